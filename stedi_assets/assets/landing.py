@@ -1,0 +1,49 @@
+"""Landing zone: the raw feeds, typed and validated, never modified."""
+
+
+from dagster import AssetsDefinition, asset
+from dagster_pyspark import LazyPySparkResource
+from pyspark.sql import DataFrame
+
+from stedi_assets import validation
+from stedi_assets.contract import (
+    ACCELEROMETER, CUSTOMER, LANDING, LANDING_QUARANTINE, SOURCES, STEP_TRAINER, Source,
+)
+from stedi_assets.lake import spark_uri
+from stedi_assets.resources import LandingZone
+
+
+def landing_asset(source: Source) -> AssetsDefinition:
+    @asset(
+        name=source.table,
+        group_name=LANDING,
+        kinds={"spark", "json"},
+        description=f"Every {source.name} landing record, typed, with the reasons it is invalid "
+        "(if it is). Read with an explicit contract, never inferred.",
+    )
+    def _landing(landing_zone: LandingZone, pyspark: LazyPySparkResource) -> DataFrame:
+        lines = validation.read_landing_lines(
+            pyspark.spark_session, spark_uri(landing_zone.source_uri(source))
+        )
+        return validation.validate(lines, source)
+
+    return _landing
+
+
+landing_assets = [landing_asset(source) for source in SOURCES]
+
+
+@asset(
+    name=LANDING_QUARANTINE,
+    group_name=LANDING,
+    kinds={"spark"},
+    description="Every invalid landing record: source, file, raw line, reasons, time.",
+)
+def landing_quarantine(
+    customer_landing: DataFrame, accelerometer_landing: DataFrame, step_trainer_landing: DataFrame
+) -> DataFrame:
+    return validation.landing_quarantine([
+        (CUSTOMER, customer_landing),
+        (ACCELEROMETER, accelerometer_landing),
+        (STEP_TRAINER, step_trainer_landing),
+    ])

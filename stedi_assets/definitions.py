@@ -1,0 +1,24 @@
+"""The code location: assets, checks, the job, the sensor and resources."""
+
+from __future__ import annotations
+
+from dagster import Definitions, in_process_executor
+
+from stedi_assets.assets import all_assets
+from stedi_assets.checks import all_checks
+from stedi_assets.jobs import stedi_pipeline
+from stedi_assets.resources import build_resources
+from stedi_assets.sensors import landing_files
+from stedi_assets.settings import Settings, load_settings
+
+
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    # In-process: every step shares the run's one SparkSession (one JVM per run, not per step).
+    return Definitions(
+        assets=all_assets,
+        asset_checks=all_checks,
+        jobs=[stedi_pipeline],
+        sensors=[landing_files],
+        resources=build_resources(settings or load_settings()),
+        executor=in_process_executor,
+    )

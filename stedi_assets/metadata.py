@@ -1,0 +1,47 @@
+"""What the Dagster UI shows about a table: size, schema, location and a masked preview."""
+
+from __future__ import annotations
+
+from dagster import MetadataValue, TableColumn, TableSchema
+from pyspark.sql import DataFrame
+
+from stedi_assets.contract import DIRECT_IDENTIFIERS
+
+PREVIEW_ROWS = 5
+MASKED = "•••"
+# Raw landing lines can hold anything, identifiers included.
+_MASKED_COLUMNS = DIRECT_IDENTIFIERS | {"raw_line"}
+
+
+def column_schema(table: DataFrame) -> TableSchema:
+    return TableSchema(
+        columns=[TableColumn(f.name, f.dataType.simpleString()) for f in table.schema.fields]
+    )
+
+
+def markdown_preview(table: DataFrame, rows: int = PREVIEW_ROWS) -> str:
+    """The first rows as a markdown table, direct identifiers masked: the UI is not the
+    access-restricted trusted zone."""
+    names = table.columns
+    masked = [name.lower() in _MASKED_COLUMNS for name in names]
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    for row in table.limit(rows).collect():
+        cells = [MASKED if hide and value is not None else _cell(value)
+                 for value, hide in zip(row, masked)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")[:80]
+
+
+def table_metadata(table: DataFrame, location: str) -> dict:
+    return {
+        "dagster/row_count": MetadataValue.int(table.count()),
+        "dagster/column_schema": column_schema(table),
+        "dagster/uri": MetadataValue.path(location),
+        "location": MetadataValue.path(location),
+        "preview": MetadataValue.md(markdown_preview(table)),
+    }

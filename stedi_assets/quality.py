@@ -1,0 +1,97 @@
+"""What the asset checks look for, as pure functions returning the offending rows.
+
+An empty result means the check passes. Consent is re-derived here from the landing data,
+not read from customer_trusted, so a bug in the trusted zone cannot vouch for itself.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from stedi_assets.contract import DIRECT_IDENTIFIERS
+from stedi_assets.transforms import (
+    CONSENT_DATE,
+    consents_to_research,
+    device_owners,
+    latest_customer_records,
+)
+
+EMAIL_LIKE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+def duplicate_keys(table: DataFrame, keys: tuple[str, ...]) -> DataFrame:
+    """Each key that occurs more than once, with how often."""
+    return (
+        table.groupBy(*keys)
+        .agg(F.count(F.lit(1)).alias("occurrences"))
+        .where(F.col("occurrences") > 1)
+    )
+
+
+def consenting_customers(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:
+    latest = latest_customer_records(customer_landing, pseudonym_key)
+    return latest.where(consents_to_research()).select(
+        "email", "customer_id", "serial_number", CONSENT_DATE
+    )
+
+
+def consent_violations(
+    table: DataFrame,
+    consenting: DataFrame,
+    owner_column: str,
+    reading_time: str | None,
+    consent_mode: str,
+) -> DataFrame:
+    """Rows whose owner does not consent, or (mode `as_of_date`) that were taken before the
+    owner consented. `owner_column` is how the table names its customer: email, user,
+    customer_id or serial_number."""
+    consent_key = "email" if owner_column == "user" else owner_column
+    # Several customers may claim one serial number; any consenting claim is enough here
+    # (step_trainer_trusted drops shared serial numbers anyway).
+    consent = consenting.groupBy(F.col(consent_key).alias(owner_column)).agg(
+        F.min(CONSENT_DATE).alias("_consented_at")
+    )
+    checked = table.join(consent, on=owner_column, how="left")
+    no_consent = F.col("_consented_at").isNull()
+    before_consent = F.lit(False)
+    if consent_mode == "as_of_date" and reading_time is not None:
+        before_consent = F.col(reading_time) < F.col("_consented_at")
+    return checked.where(no_consent | before_consent).drop("_consented_at")
+
+
+def cross_customer_pairs(
+    machine_learning_curated: DataFrame,
+    customer_curated: DataFrame,
+    accelerometer_trusted: DataFrame,
+) -> DataFrame:
+    """Rows that pair a step-trainer reading with a phone reading of somebody else: the
+    device's owner is not the row's customer, or that customer has no such phone reading."""
+    owners = device_owners(customer_curated).select(
+        "serial_number", F.col("customer_id").alias("_device_owner")
+    )
+    phone_readings = accelerometer_trusted.select(
+        "customer_id", F.col("timestamp").alias("sensor_reading_time"), "x", "y", "z",
+        F.lit(True).alias("_phone_reading"),
+    )
+    rows = machine_learning_curated.join(owners, on="serial_number", how="left").join(
+        phone_readings, on=["customer_id", "sensor_reading_time", "x", "y", "z"], how="left"
+    )
+    wrong_owner = F.col("_device_owner").isNull() | (F.col("_device_owner") != F.col("customer_id"))
+    no_phone_reading = F.col("_phone_reading").isNull()
+    return rows.where(wrong_owner | no_phone_reading).drop("_phone_reading")
+
+
+def identifier_columns(table: DataFrame) -> list[str]:
+    return [name for name in table.columns if name.lower() in DIRECT_IDENTIFIERS]
+
+
+def email_like_values(table: DataFrame) -> DataFrame:
+    """Rows holding something that looks like an e-mail address in any string column."""
+    text_columns = [f.name for f in table.schema.fields if f.dataType.simpleString() == "string"]
+    if not text_columns:
+        return table.limit(0)
+    looks_like_email = F.lit(False)
+    for name in text_columns:
+        looks_like_email = looks_like_email | F.coalesce(F.col(name).rlike(EMAIL_LIKE), F.lit(False))
+    return table.where(looks_like_email)

@@ -1,0 +1,30 @@
+"""Resources, built from the settings in one place."""
+
+
+from dagster import EnvVar
+
+from stedi_assets.resources.lake_io_manager import LakeIOManager
+from stedi_assets.resources.landing_zone import LandingZone
+from stedi_assets.resources.privacy import PrivacyPolicy
+from stedi_assets.resources.spark import spark_resource
+from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY, Settings
+
+
+def build_resources(settings: Settings) -> dict:
+    pyspark = spark_resource(settings)
+    key = EnvVar(settings.pseudonym_key_env) if settings.pseudonym_key_env else DEVELOPMENT_PSEUDONYM_KEY
+    return {
+        "pyspark": pyspark,
+        "io_manager": LakeIOManager(lake_uri=settings.lake_uri, pyspark=pyspark),
+        "landing_zone": LandingZone(
+            uri=settings.landing_uri, generated_sample=settings.uses_generated_sample
+        ),
+        "privacy": PrivacyPolicy(
+            consent_mode=settings.consent_mode,
+            pseudonym_key=key,
+            development_key=settings.uses_development_key,
+        ),
+    }
+
+
+__all__ = ["LakeIOManager", "LandingZone", "PrivacyPolicy", "build_resources"]

@@ -1,0 +1,64 @@
+"""The environment, decided in one place.
+
+Every knob the pipeline has is an environment variable read here, so that the Dagster UI,
+sensors, `dagster asset materialize` and the `stedi` CLI all see the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CONSENT_MODES = ("any", "as_of_date")
+
+# Not a secret: it is printed here on purpose so nobody mistakes it for one. Curated tables
+# built with it are pseudonymous only against people who have not read this file.
+DEVELOPMENT_PSEUDONYM_KEY = "stedi-development-key-not-secret"
+
+DEFAULT_HOME = Path(".stedi")
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_uri: str
+    lake_uri: str
+    consent_mode: str
+    uses_generated_sample: bool
+    spark_master: str
+    spark_remote: str | None
+    pseudonym_key_env: str | None  # name of the variable holding the key, never the key
+
+    @property
+    def uses_development_key(self) -> bool:
+        return self.pseudonym_key_env is None
+
+
+def _absolute(uri: str) -> str:
+    if "://" in uri:
+        return uri.rstrip("/")
+    return str(Path(uri).expanduser().resolve())
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    home = Path(env.get("STEDI_HOME", str(DEFAULT_HOME)))
+    consent_mode = env.get("STEDI_CONSENT_MODE", "any").strip().lower() or "any"
+    if consent_mode not in CONSENT_MODES:
+        raise SettingsError(
+            f"STEDI_CONSENT_MODE={consent_mode!r} is not one of {', '.join(CONSENT_MODES)}"
+        )
+    landing = env.get("STEDI_LANDING_URI", "").strip()
+    return Settings(
+        landing_uri=_absolute(landing or str(home / "sample-landing")),
+        lake_uri=_absolute(env.get("STEDI_LAKE_URI", "").strip() or str(home / "lake")),
+        consent_mode=consent_mode,
+        uses_generated_sample=not landing,
+        spark_master=env.get("STEDI_SPARK_MASTER", "local[*]"),
+        spark_remote=env.get("STEDI_SPARK_REMOTE") or None,
+        pseudonym_key_env="STEDI_PSEUDONYM_KEY" if env.get("STEDI_PSEUDONYM_KEY") else None,
+    )

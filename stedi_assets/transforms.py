@@ -1,0 +1,165 @@
+"""Landing -> trusted -> curated, as pure DataFrame -> DataFrame functions.
+
+Only the DataFrame API is used (no RDDs, no SparkContext), so the same code runs locally,
+on a cluster and through Spark Connect. Each function selects its inputs first and its
+published columns last: those two selects are the schema contract.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from stedi_assets.pseudonym import customer_id
+from stedi_assets.validation import valid_records
+
+CONSENT_DATE = "share_with_research_as_of_date"
+
+CUSTOMER_TRUSTED_COLUMNS = (
+    "customer_id", "customer_name", "email", "phone", "birth_day", "serial_number",
+    "registration_date", "last_update_date", CONSENT_DATE,
+    "share_with_public_as_of_date", "share_with_friends_as_of_date",
+)
+CUSTOMER_CURATED_COLUMNS = (
+    "customer_id", "serial_number", "registration_date", "last_update_date", CONSENT_DATE,
+    "share_with_public_as_of_date", "share_with_friends_as_of_date",
+)
+ACCELEROMETER_TRUSTED_COLUMNS = ("customer_id", "user", "timestamp", "x", "y", "z")
+STEP_TRAINER_TRUSTED_COLUMNS = ("serial_number", "sensor_reading_time", "distance_from_object")
+MACHINE_LEARNING_CURATED_COLUMNS = (
+    "customer_id", "serial_number", "sensor_reading_time", "distance_from_object", "x", "y", "z",
+)
+
+
+def normalised(column: str) -> Column:
+    """Emails and serial numbers compare trimmed and lower-cased (contract)."""
+    return F.lower(F.trim(F.col(column)))
+
+
+def consents_to_research() -> Column:
+    return F.coalesce(F.col(CONSENT_DATE), F.lit(0)) > 0
+
+
+def within_consent(reading_time: str, consent_mode: str) -> Column:
+    """`any`: every reading of a consenting customer; `as_of_date`: only readings taken at or
+    after the customer's consent date."""
+    if consent_mode == "as_of_date":
+        return F.col(reading_time) >= F.col(CONSENT_DATE)
+    return F.lit(True)
+
+
+def latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:
+    """One record per normalised email: the latest one, whatever its consent says.
+
+    Deduplication comes before the consent filter so that a later record withdrawing consent
+    wins over an earlier one granting it.
+    """
+    customers = valid_records(customer_landing).select(
+        F.col("customer_name"),
+        normalised("email").alias("email"),
+        F.col("phone"),
+        F.col("birth_day"),
+        normalised("serial_number").alias("serial_number"),
+        F.col("registration_date"),
+        F.coalesce(F.col("last_update_date"), F.col("registration_date")).alias("last_update_date"),
+        F.col(CONSENT_DATE),
+        F.col("share_with_public_as_of_date"),
+        F.col("share_with_friends_as_of_date"),
+    )
+    # A full tie on both dates is resolved towards the record that does NOT consent (privacy
+    # first), then by the remaining columns so that reruns always choose the same record.
+    latest_first = Window.partitionBy("email").orderBy(
+        F.col("last_update_date").desc(),
+        F.col("registration_date").desc(),
+        consents_to_research().asc(),
+        F.col(CONSENT_DATE).asc_nulls_first(),
+        F.col("serial_number").asc(),
+        F.col("customer_name").asc_nulls_first(),
+        F.col("phone").asc_nulls_first(),
+        F.col("birth_day").asc_nulls_first(),
+    )
+    latest = customers.withColumn("_rank", F.row_number().over(latest_first)).where(
+        F.col("_rank") == 1
+    )
+    return latest.withColumn("customer_id", customer_id(F.col("email"), pseudonym_key)).select(
+        *CUSTOMER_TRUSTED_COLUMNS
+    )
+
+
+def customer_trusted(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:
+    latest = latest_customer_records(customer_landing, pseudonym_key)
+    return latest.where(consents_to_research()).select(*CUSTOMER_TRUSTED_COLUMNS)
+
+
+def accelerometer_trusted(
+    accelerometer_landing: DataFrame, customer_trusted: DataFrame, consent_mode: str
+) -> DataFrame:
+    readings = valid_records(accelerometer_landing).select(
+        normalised("user").alias("user"), "timestamp", "x", "y", "z"
+    )
+    # Exact repeats are one reading; different readings in the same millisecond all stay.
+    distinct_readings = readings.dropDuplicates(["user", "timestamp", "x", "y", "z"])
+    owners = customer_trusted.select(F.col("email").alias("user"), "customer_id", CONSENT_DATE)
+    owned = distinct_readings.join(F.broadcast(owners), on="user", how="inner")
+    return owned.where(within_consent("timestamp", consent_mode)).select(
+        *ACCELEROMETER_TRUSTED_COLUMNS
+    )
+
+
+def customer_curated(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:
+    with_readings = customer_trusted.join(
+        accelerometer_trusted.select("customer_id"), on="customer_id", how="left_semi"
+    )
+    return with_readings.select(*CUSTOMER_CURATED_COLUMNS)
+
+
+def device_owners(customer_curated: DataFrame) -> DataFrame:
+    """serial_number -> its one owner. A serial number claimed by several customers cannot be
+    attributed to anyone, so its readings are left out rather than paired with a guess."""
+    claims = customer_curated.groupBy("serial_number").agg(
+        F.count(F.lit(1)).alias("owners"),
+        F.min("customer_id").alias("customer_id"),
+        F.min(CONSENT_DATE).alias(CONSENT_DATE),
+    )
+    return claims.where(F.col("owners") == 1).select("serial_number", "customer_id", CONSENT_DATE)
+
+
+def distinct_step_readings(step_trainer_landing: DataFrame) -> DataFrame:
+    """One reading per (serial number, time). Conflicting distances for one key resolve to the
+    smallest (deterministic); `distances` counts the different values seen."""
+    readings = valid_records(step_trainer_landing).select(
+        normalised("serial_number").alias("serial_number"),
+        "sensor_reading_time",
+        "distance_from_object",
+    )
+    return readings.groupBy("serial_number", "sensor_reading_time").agg(
+        F.min("distance_from_object").alias("distance_from_object"),
+        F.count_distinct("distance_from_object").alias("distances"),
+    )
+
+
+def step_trainer_trusted(
+    step_trainer_landing: DataFrame, customer_curated: DataFrame, consent_mode: str
+) -> DataFrame:
+    readings = distinct_step_readings(step_trainer_landing)
+    owners = device_owners(customer_curated).select("serial_number", CONSENT_DATE)
+    owned = readings.join(F.broadcast(owners), on="serial_number", how="inner")
+    return owned.where(within_consent("sensor_reading_time", consent_mode)).select(
+        *STEP_TRAINER_TRUSTED_COLUMNS
+    )
+
+
+def machine_learning_curated(
+    step_trainer_trusted: DataFrame, customer_curated: DataFrame, accelerometer_trusted: DataFrame
+) -> DataFrame:
+    """Each step-trainer reading paired with its OWNER's phone readings of the same
+    millisecond. Joining on time alone would pair one person's device with another's phone."""
+    owners = device_owners(customer_curated).select("serial_number", "customer_id")
+    owned_steps = step_trainer_trusted.join(F.broadcast(owners), on="serial_number", how="inner")
+    phone_readings = accelerometer_trusted.select(
+        "customer_id", F.col("timestamp").alias("sensor_reading_time"), "x", "y", "z"
+    )
+    paired = owned_steps.join(
+        phone_readings, on=["customer_id", "sensor_reading_time"], how="inner"
+    )
+    return paired.select(*MACHINE_LEARNING_CURATED_COLUMNS)
