@@ -12,13 +12,15 @@ from stedi_assets.sensors import landing_files
 from stedi_assets.settings import Settings, load_settings
 
 
-def build_definitions(settings: Settings | None = None) -> Definitions:
+def build_definitions(settings: Settings | None = None, **resources) -> Definitions:
+    """The code location for `settings` (default: the environment); keyword arguments
+    replace resources by key."""
     # In-process: every step shares the run's one SparkSession (one JVM per run, not per step).
     return Definitions(
         assets=all_assets,
         asset_checks=all_checks,
         jobs=[stedi_pipeline],
         sensors=[landing_files],
-        resources=build_resources(settings or load_settings()),
+        resources={**build_resources(settings or load_settings()), **resources},
         executor=in_process_executor,
     )

@@ -104,16 +104,3 @@ def _write(folder: Path, source: str, records: list[dict]) -> int:
         path = folder / f"{source}-{number:04d}.json"
         path.write_text("".join(json.dumps(record) + "\n" for record in chunk), encoding="utf-8")
     return len(records)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Write a generated STEDI landing zone.")
-    parser.add_argument("root", type=Path)
-    parser.add_argument("--customers", type=int, default=SampleSize.customers)
-    parser.add_argument("--seed", type=int, default=20220618)
-    args = parser.parse_args(argv)
-    counts = generate_landing(args.root, SampleSize(customers=args.customers), args.seed)
-    print(json.dumps(counts))
-    return 0

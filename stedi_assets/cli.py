@@ -1,0 +1,84 @@
+"""`stedi`: run the pipeline and look at what it made."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from stedi_assets.java import JavaMissing, find_java
+from stedi_assets.settings import SettingsError, load_settings
+
+
+def run_pipeline(_: argparse.Namespace) -> int:
+    """Materializes every table and check in this process; prints where each table is."""
+    from dagster import DagsterInstance
+
+    from stedi_assets.definitions import build_definitions
+    from stedi_assets.jobs import stedi_pipeline
+
+    settings = load_settings()
+    find_java()
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(stedi_pipeline.name)
+    with DagsterInstance.ephemeral() if not _dagster_home() else DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    print(f"landing: {settings.landing_uri}"
+          + ("  (generated sample)" if settings.uses_generated_sample else ""))
+    print(f"consent mode: {settings.consent_mode}")
+    print(f"{'table':<26} {'rows':>9}  location")
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        metadata = materialization.metadata
+        print(f"{materialization.asset_key.path[-1]:<26} "
+              f"{metadata['dagster/row_count'].value:>9}  {metadata['location'].value}")
+    failed = [evaluation for evaluation in result.get_asset_check_evaluations()
+              if not evaluation.passed]
+    for evaluation in failed:
+        print(f"check failed: {evaluation.asset_key.path[-1]}.{evaluation.check_name} "
+              f"({evaluation.metadata.get('violations', '')})", file=sys.stderr)
+    if not result.success or failed:
+        print("pipeline failed: see the messages above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from stedi_assets.sample_data import SampleSize, generate_landing
+
+    counts = generate_landing(args.root, SampleSize(customers=args.customers), args.seed)
+    print(" ".join(f"{source}={count}" for source, count in counts.items()))
+    return 0
+
+
+def _dagster_home() -> bool:
+    import os
+
+    return bool(os.environ.get("DAGSTER_HOME"))
+
+
+def parser() -> argparse.ArgumentParser:
+    from pathlib import Path
+
+    top = argparse.ArgumentParser(prog="stedi", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="materialize every table and check").set_defaults(
+        handler=run_pipeline)
+    gen = commands.add_parser("generate", help="write a generated landing zone")
+    gen.add_argument("root", type=Path)
+    gen.add_argument("--customers", type=int, default=200)
+    gen.add_argument("--seed", type=int, default=20220618)
+    gen.set_defaults(handler=generate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SettingsError, JavaMissing, FileNotFoundError) as problem:
+        print(f"stedi: {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

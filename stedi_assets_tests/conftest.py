@@ -1,0 +1,67 @@
+"""One SparkSession for the whole test session, and helpers to run the pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+from pyspark.sql import SparkSession
+
+from stedi_assets.definitions import build_definitions
+from stedi_assets.jobs import stedi_pipeline
+from stedi_assets.resources.spark import spark_conf
+from stedi_assets.sample_data import SampleSize, generate_landing
+from stedi_assets.settings import load_settings
+
+COURSE_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "udacity-stedi"
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    builder = SparkSession.builder
+    for key, value in spark_conf(load_settings({})).items():
+        builder = builder.config(key, value)
+    return builder.config("spark.ui.enabled", "false").getOrCreate()
+
+
+def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", **resources):
+    """Materializes every table and check; returns the ExecuteInProcessResult."""
+    settings = load_settings({
+        "STEDI_LANDING_URI": str(landing),
+        "STEDI_LAKE_URI": str(lake),
+        "STEDI_CONSENT_MODE": consent_mode,
+    })
+    defs = build_definitions(settings, **resources)
+    with DagsterInstance.ephemeral() as instance:
+        return defs.resolve_job_def(stedi_pipeline.name).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+
+
+def check_keys() -> set:
+    from stedi_assets.checks import all_checks
+
+    return {key for checks in all_checks for key in checks.check_keys}
+
+
+def row_counts(result) -> dict[str, int]:
+    return {
+        event.asset_key.path[-1]: event.step_materialization_data.materialization.metadata[
+            "dagster/row_count"].value
+        for event in result.get_asset_materialization_events()
+    }
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("landing")
+    generate_landing(root, SampleSize(customers=40, readings_per_device=6))
+    return root
+
+
+@pytest.fixture(scope="session")
+def course_sample() -> Path:
+    if not COURSE_SAMPLE.is_dir():
+        pytest.skip(f"course sample not found at {COURSE_SAMPLE}")
+    return COURSE_SAMPLE

@@ -1,0 +1,109 @@
+"""Every check fails on a violating table, and blocks what is built from it.
+
+The real pipeline runs on a small generated landing zone; a tampering IO manager corrupts
+one table as it is written, the way a bug upstream would.
+"""
+
+import pytest
+from dagster import AssetKey
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from stedi_assets.checks import (
+    CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, OWNER_AND_TIME, SAME_CUSTOMER_PAIRS,
+)
+from stedi_assets.contract import (
+    CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, UNIQUE_KEYS,
+)
+from stedi_assets.definitions import build_definitions
+from stedi_assets.resources import LakeIOManager
+from stedi_assets.resources.spark import spark_resource
+from stedi_assets.settings import load_settings
+from stedi_assets_tests.conftest import check_keys, run_pipeline
+
+
+def add_stranger(table: str):
+    owner, _ = OWNER_AND_TIME[table]
+    return lambda df: df.unionByName(df.limit(1).withColumn(owner, F.lit("stranger@nowhere.test")))
+
+
+def repeat_a_row(df: DataFrame) -> DataFrame:
+    return df.unionByName(df.limit(1))
+
+
+def add_email(df: DataFrame) -> DataFrame:
+    return df.withColumn("email", F.lit("ann.lee@test.com"))
+
+
+def pair_with_a_reading_the_owner_never_sent(df: DataFrame) -> DataFrame:
+    return df.unionByName(df.limit(1).withColumn("x", F.col("x") + 1000))
+
+
+TAMPERS = {}
+CASES = []
+for table in OWNER_AND_TIME:
+    TAMPERS[f"{table}:{CONSENT}"] = add_stranger(table)
+    CASES.append((table, CONSENT))
+for table in UNIQUE_KEYS:
+    TAMPERS[f"{table}:{NO_DUPLICATE_KEYS}"] = repeat_a_row
+    CASES.append((table, NO_DUPLICATE_KEYS))
+for table in (CUSTOMER_CURATED, MACHINE_LEARNING_CURATED):
+    TAMPERS[f"{table}:{NO_DIRECT_IDENTIFIERS}"] = add_email
+    CASES.append((table, NO_DIRECT_IDENTIFIERS))
+TAMPERS[f"{MACHINE_LEARNING_CURATED}:{SAME_CUSTOMER_PAIRS}"] = pair_with_a_reading_the_owner_never_sent
+CASES.append((MACHINE_LEARNING_CURATED, SAME_CUSTOMER_PAIRS))
+
+
+class TamperingLakeIOManager(LakeIOManager):
+    table: str
+    tamper: str
+
+    def handle_output(self, context, obj):
+        if context.asset_key.path[-1] == self.table:
+            obj = TAMPERS[self.tamper](obj)
+        super().handle_output(context, obj)
+
+
+def test_every_check_has_a_failing_case():
+    assert {(key.asset_key.path[-1], key.name) for key in check_keys()} == set(CASES)
+
+
+def descendants(table: str) -> set[str]:
+    graph = build_definitions(load_settings({})).resolve_asset_graph()
+    found, todo = set(), [AssetKey(table)]
+    while todo:
+        for child in graph.get(todo.pop()).child_keys:
+            if child.path[-1] not in found:
+                found.add(child.path[-1])
+                todo.append(child)
+    return found
+
+
+def test_blocking_is_tested_where_something_is_downstream():
+    assert descendants("customer_trusted") == {
+        "accelerometer_trusted", "customer_curated", "step_trainer_trusted",
+        "machine_learning_curated"}
+
+
+@pytest.mark.parametrize("table, check", CASES, ids=[f"{t}.{c}" for t, c in CASES])
+def test_check_fails_and_blocks_downstream(spark, small_landing, tmp_path, table, check):
+    lake = str(tmp_path / "lake")
+    io_manager = TamperingLakeIOManager(
+        lake_uri=lake, pyspark=spark_resource(load_settings({})),
+        table=table, tamper=f"{table}:{check}",
+    )
+    result = run_pipeline(small_landing, tmp_path / "lake", io_manager=io_manager)
+
+    evaluations = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert evaluations[(table, check)].passed is False
+    assert evaluations[(table, check)].blocking is True
+    assert not result.success
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert table in materialized
+    assert descendants(table).isdisjoint(materialized)
+
+
+def test_untampered_pipeline_passes_every_check(spark, small_landing, tmp_path):
+    result = run_pipeline(small_landing, tmp_path / "lake")
+    assert result.success
+    assert {e.check_name for e in result.get_asset_check_evaluations() if not e.passed} == set()

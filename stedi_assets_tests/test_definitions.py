@@ -1,0 +1,34 @@
+"""The code location loads, and its shape is the contract's."""
+
+from dagster import AssetKey, Definitions
+
+import stedi_assets
+from stedi_assets.checks import CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, SAME_CUSTOMER_PAIRS
+from stedi_assets.contract import CURATED, TRUSTED, ZONE_OF_TABLE
+from stedi_assets_tests.conftest import check_keys
+
+
+def test_all_definitions_load():
+    Definitions.validate_loadable(stedi_assets.defs)
+    graph = stedi_assets.defs.resolve_asset_graph()
+    assert {key.path[-1] for key in graph.get_all_asset_keys()} == set(ZONE_OF_TABLE)
+
+
+def test_each_table_is_in_its_zone_and_has_its_upstream():
+    graph = stedi_assets.defs.resolve_asset_graph()
+    for table, zone in ZONE_OF_TABLE.items():
+        assert graph.get(AssetKey(table)).group_name == zone
+    parents = {key.path[-1] for key in graph.get(AssetKey("machine_learning_curated")).parent_keys}
+    assert parents == {"step_trainer_trusted", "customer_curated", "accelerometer_trusted"}
+
+
+def test_trusted_and_curated_tables_have_blocking_consent_and_dedup_checks():
+    checks = {(key.asset_key.path[-1], key.name) for key in check_keys()}
+    for table, zone in ZONE_OF_TABLE.items():
+        if zone in (TRUSTED, CURATED):
+            assert {(table, CONSENT), (table, NO_DUPLICATE_KEYS)} <= checks
+        if zone == CURATED:
+            assert (table, NO_DIRECT_IDENTIFIERS) in checks
+    assert ("machine_learning_curated", SAME_CUSTOMER_PAIRS) in checks
+    graph = stedi_assets.defs.resolve_asset_graph()
+    assert all(graph.get_check_spec(key).blocking for key in check_keys())

@@ -1,0 +1,27 @@
+import pytest
+
+from stedi_assets.settings import SettingsError, load_settings
+
+
+def test_defaults_are_local_and_use_the_generated_sample():
+    settings = load_settings({})
+    assert settings.consent_mode == "any"
+    assert settings.uses_generated_sample
+    assert settings.lake_uri.endswith(".stedi/lake")
+    assert settings.uses_development_key
+
+
+def test_everything_comes_from_the_environment(tmp_path):
+    settings = load_settings({"STEDI_LANDING_URI": "s3://bucket/landing/",
+                              "STEDI_LAKE_URI": str(tmp_path), "STEDI_CONSENT_MODE": "AS_OF_DATE",
+                              "STEDI_PSEUDONYM_KEY": "secret"})
+    assert (settings.landing_uri, settings.lake_uri, settings.consent_mode) == (
+        "s3://bucket/landing", str(tmp_path), "as_of_date")
+    assert not settings.uses_generated_sample
+    assert settings.pseudonym_key_env == "STEDI_PSEUDONYM_KEY"
+    assert "secret" not in repr(settings)
+
+
+def test_an_unknown_consent_mode_names_the_variable():
+    with pytest.raises(SettingsError, match="STEDI_CONSENT_MODE='always'"):
+        load_settings({"STEDI_CONSENT_MODE": "always"})
