@@ -1,11 +1,14 @@
-"""Blocking asset checks on every trusted and curated table.
+"""Blocking asset checks on every trusted and curated table, one step per table.
 
 A failing check stops the run before any downstream table is built from bad data.
 """
 
 
+from concurrent.futures import ThreadPoolExecutor
+
 from dagster import (
-    AssetCheckResult, AssetChecksDefinition, AssetIn, MetadataValue, asset_check,
+    AssetCheckResult, AssetCheckSpec, AssetChecksDefinition, AssetIn, AssetKey, MetadataValue,
+    multi_asset_check,
 )
 from pyspark.sql import DataFrame
 
@@ -52,80 +55,110 @@ def violation_result(violations: DataFrame, shown: list[str], **metadata) -> Ass
     )
 
 
-def consent_check(table: str) -> AssetChecksDefinition:
+DESCRIPTIONS = {
+    CONSENT: "No row belongs to a customer who does not consent under the consent mode "
+    "(consent re-derived from customer_landing, not taken from customer_trusted).",
+    NO_DUPLICATE_KEYS: "No two rows share the table's key.",
+    NO_DIRECT_IDENTIFIERS: "No direct-identifier column and no e-mail-like value in any "
+    "string column.",
+    SAME_CUSTOMER_PAIRS: "Every row pairs a Step Trainer reading with a phone reading of the "
+    "device's owner, never of somebody else.",
+}
+
+
+def check_names(table: str) -> list[str]:
+    names = [CONSENT, NO_DUPLICATE_KEYS]
+    if ZONE_OF_TABLE[table] == CURATED:
+        names.append(NO_DIRECT_IDENTIFIERS)
+    if table == MACHINE_LEARNING_CURATED:
+        names.append(SAME_CUSTOMER_PAIRS)
+    return names
+
+
+def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy) -> AssetCheckResult:
     owner, reading_time = OWNER_AND_TIME[table]
-    shown = ["customer_id", owner] + ([reading_time] if reading_time else [])
-
-    @asset_check(
-        asset=table,
-        name=CONSENT,
-        blocking=True,
-        additional_ins={"customer_landing": AssetIn(CUSTOMER_LANDING)},
-        description="No row belongs to a customer who does not consent under the consent mode "
-        "(consent re-derived from customer_landing).",
+    consenting = quality.consenting_customers(inputs[CUSTOMER_LANDING], privacy.pseudonym_key)
+    violations = quality.consent_violations(
+        rows, consenting, owner, reading_time, privacy.consent_mode
     )
-    def _consent(rows: DataFrame, customer_landing: DataFrame, privacy: PrivacyPolicy):
-        consenting = quality.consenting_customers(customer_landing, privacy.pseudonym_key)
-        violations = quality.consent_violations(
-            rows, consenting, owner, reading_time, privacy.consent_mode
-        )
-        return violation_result(violations, list(dict.fromkeys(shown)),
-                                consent_mode=privacy.consent_mode)
-
-    return _consent
+    shown = dict.fromkeys(["customer_id", owner] + ([reading_time] if reading_time else []))
+    return violation_result(violations, list(shown), consent_mode=privacy.consent_mode)
 
 
-def dedup_check(table: str) -> AssetChecksDefinition:
+def no_duplicate_keys(table: str, rows: DataFrame, *_) -> AssetCheckResult:
     keys = UNIQUE_KEYS[table]
-
-    @asset_check(asset=table, name=NO_DUPLICATE_KEYS, blocking=True,
-                 description=f"No two rows share the key ({', '.join(keys)}).")
-    def _dedup(rows: DataFrame):
-        return violation_result(quality.duplicate_keys(rows, keys), [*keys, "occurrences"],
-                                key=", ".join(keys))
-
-    return _dedup
+    return violation_result(
+        quality.duplicate_keys(rows, keys), [*keys, "occurrences"], key=", ".join(keys)
+    )
 
 
-def identifier_check(table: str) -> AssetChecksDefinition:
-    @asset_check(asset=table, name=NO_DIRECT_IDENTIFIERS, blocking=True,
-                 description="No direct-identifier column and no e-mail-like value in any "
-                 "string column.")
-    def _identifiers(rows: DataFrame):
-        columns = quality.identifier_columns(rows)
-        email_like = quality.email_like_values(rows).count()
-        return AssetCheckResult(
-            passed=not columns and email_like == 0,
-            metadata={"identifier_columns": MetadataValue.json(columns),
-                      "rows_with_email_like_values": email_like},
-        )
-
-    return _identifiers
+def no_direct_identifiers(_: str, rows: DataFrame, *__) -> AssetCheckResult:
+    columns = quality.identifier_columns(rows)
+    email_like = quality.email_like_values(rows).count()
+    return AssetCheckResult(
+        passed=not columns and email_like == 0,
+        metadata={"identifier_columns": MetadataValue.json(columns),
+                  "rows_with_email_like_values": email_like},
+    )
 
 
-@asset_check(
-    asset=MACHINE_LEARNING_CURATED,
-    name=SAME_CUSTOMER_PAIRS,
-    blocking=True,
-    additional_ins={
-        "customer_curated": AssetIn(CUSTOMER_CURATED),
-        "accelerometer_trusted": AssetIn(ACCELEROMETER_TRUSTED),
-    },
-    description="Every row pairs a Step Trainer reading with a phone reading of the device's "
-    "owner, never of somebody else.",
-)
-def same_customer_pairs(
-    rows: DataFrame, customer_curated: DataFrame, accelerometer_trusted: DataFrame
-):
-    violations = quality.cross_customer_pairs(rows, customer_curated, accelerometer_trusted)
+def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, __) -> AssetCheckResult:
+    violations = quality.cross_customer_pairs(
+        rows, inputs[CUSTOMER_CURATED], inputs[ACCELEROMETER_TRUSTED]
+    )
     return violation_result(
         violations, ["customer_id", "serial_number", "sensor_reading_time", "_device_owner"]
     )
 
 
-all_checks = [
-    *(consent_check(table) for table in OWNER_AND_TIME),
-    *(dedup_check(table) for table in UNIQUE_KEYS),
-    *(identifier_check(table) for table, zone in ZONE_OF_TABLE.items() if zone == CURATED),
-    same_customer_pairs,
-]
+EVALUATE = {
+    CONSENT: consent,
+    NO_DUPLICATE_KEYS: no_duplicate_keys,
+    NO_DIRECT_IDENTIFIERS: no_direct_identifiers,
+    SAME_CUSTOMER_PAIRS: same_customer_pairs,
+}
+
+
+def evaluate(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy):
+    """All checks of one table. Their Spark jobs run side by side: each is small, and a
+    lone small job leaves most of the machine waiting on scheduling."""
+    names = check_names(table)
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        futures = [pool.submit(EVALUATE[name], table, rows, inputs, privacy) for name in names]
+        for name, future in zip(names, futures):
+            result = future.result()
+            yield AssetCheckResult(
+                asset_key=AssetKey(table), check_name=name, passed=result.passed,
+                metadata=result.metadata,
+            )
+
+
+def table_checks(table: str) -> AssetChecksDefinition:
+    """One step per table that evaluates all of its blocking checks."""
+    inputs = [CUSTOMER_LANDING]
+    if table == MACHINE_LEARNING_CURATED:
+        inputs += [CUSTOMER_CURATED, ACCELEROMETER_TRUSTED]
+    specs = [
+        AssetCheckSpec(name, asset=table, blocking=True, description=DESCRIPTIONS[name],
+                       additional_deps=inputs)
+        for name in check_names(table)
+    ]
+    ins = {"rows": AssetIn(table), **{name: AssetIn(name) for name in inputs}}
+    if table != MACHINE_LEARNING_CURATED:
+        @multi_asset_check(name=f"{table}_checks", specs=specs, ins=ins)
+        def _checks(rows: DataFrame, customer_landing: DataFrame, privacy: PrivacyPolicy):
+            yield from evaluate(table, rows, {CUSTOMER_LANDING: customer_landing}, privacy)
+
+        return _checks
+
+    @multi_asset_check(name=f"{table}_checks", specs=specs, ins=ins)
+    def _ml_checks(rows: DataFrame, customer_landing: DataFrame, customer_curated: DataFrame,
+                   accelerometer_trusted: DataFrame, privacy: PrivacyPolicy):
+        inputs = {CUSTOMER_LANDING: customer_landing, CUSTOMER_CURATED: customer_curated,
+                  ACCELEROMETER_TRUSTED: accelerometer_trusted}
+        yield from evaluate(table, rows, inputs, privacy)
+
+    return _ml_checks
+
+
+all_checks = [table_checks(table) for table in OWNER_AND_TIME]

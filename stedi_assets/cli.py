@@ -36,6 +36,12 @@ def run_pipeline(_: argparse.Namespace) -> int:
     for evaluation in failed:
         print(f"check failed: {evaluation.asset_key.path[-1]}.{evaluation.check_name} "
               f"({evaluation.metadata.get('violations', '')})", file=sys.stderr)
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            cause = error.cause or error
+            message = (cause.message or error.message).strip().splitlines()[0]
+            print(f"step {event.step_key} failed: {message}", file=sys.stderr)
     if not result.success or failed:
         print("pipeline failed: see the messages above", file=sys.stderr)
         return 1

@@ -37,9 +37,9 @@ def _cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:80]
 
 
-def table_metadata(table: DataFrame, location: str) -> dict:
+def table_metadata(table: DataFrame, location: str, row_count: int) -> dict:
     return {
-        "dagster/row_count": MetadataValue.int(table.count()),
+        "dagster/row_count": MetadataValue.int(row_count),
         "dagster/column_schema": column_schema(table),
         "dagster/uri": MetadataValue.path(location),
         "location": MetadataValue.path(location),

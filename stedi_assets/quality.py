@@ -47,12 +47,14 @@ def consent_violations(
     owner consented. `owner_column` is how the table names its customer: email, user,
     customer_id or serial_number."""
     consent_key = "email" if owner_column == "user" else owner_column
-    # Several customers may claim one serial number; any consenting claim is enough here
-    # (step_trainer_trusted drops shared serial numbers anyway).
-    consent = consenting.groupBy(F.col(consent_key).alias(owner_column)).agg(
-        F.min(CONSENT_DATE).alias("_consented_at")
+    consent = consenting.select(
+        F.col(consent_key).alias(owner_column), F.col(CONSENT_DATE).alias("_consented_at")
     )
-    checked = table.join(consent, on=owner_column, how="left")
+    if owner_column == "serial_number":
+        # Several customers may claim one serial number; any consenting claim is enough here
+        # (step_trainer_trusted leaves shared serial numbers out anyway).
+        consent = consent.groupBy(owner_column).agg(F.min("_consented_at").alias("_consented_at"))
+    checked = table.join(F.broadcast(consent), on=owner_column, how="left")
     no_consent = F.col("_consented_at").isNull()
     before_consent = F.lit(False)
     if consent_mode == "as_of_date" and reading_time is not None:
@@ -93,5 +95,7 @@ def email_like_values(table: DataFrame) -> DataFrame:
         return table.limit(0)
     looks_like_email = F.lit(False)
     for name in text_columns:
-        looks_like_email = looks_like_email | F.coalesce(F.col(name).rlike(EMAIL_LIKE), F.lit(False))
+        # The cheap test first: the regex alone backtracks through every long hex id.
+        has_at = F.col(name).contains("@")
+        looks_like_email = looks_like_email | F.coalesce(has_at & F.col(name).rlike(EMAIL_LIKE), F.lit(False))
     return table.where(looks_like_email)

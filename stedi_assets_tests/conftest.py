@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 
 from stedi_assets.definitions import build_definitions
 from stedi_assets.jobs import stedi_pipeline
-from stedi_assets.resources.spark import spark_conf
+from stedi_assets.spark_config import spark_conf
 from stedi_assets.sample_data import SampleSize, generate_landing
 from stedi_assets.settings import load_settings
 

@@ -3,7 +3,8 @@
 
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 from dagster_pyspark import LazyPySparkResource
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
 
 from stedi_assets.lake import spark_uri, table_location
 from stedi_assets.metadata import table_metadata
@@ -22,9 +23,12 @@ class LakeIOManager(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj: DataFrame) -> None:
         table = context.asset_key.path[-1]
         location = self.location(table)
-        obj.write.mode("overwrite").parquet(spark_uri(location))
+        # Counted while it is written: a separate count() would be another Spark job.
+        rows = Observation(f"{table}_rows")
+        counted = obj.observe(rows, F.count(F.lit(1)).alias("rows"))
+        counted.write.mode("overwrite").parquet(spark_uri(location))
         written = self.pyspark.spark_session.read.parquet(spark_uri(location))
-        context.add_output_metadata(table_metadata(written, location))
+        context.add_output_metadata(table_metadata(written, location, rows.get["rows"]))
 
     def load_input(self, context: InputContext) -> DataFrame:
         table = context.asset_key.path[-1]

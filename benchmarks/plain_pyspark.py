@@ -1,0 +1,88 @@
+"""The pipeline's work as one plain PySpark script: no Dagster, no asset checks.
+
+Builds one SparkSession with the pipeline's Spark settings, then calls the project's own
+validation and transformation functions in dependency order. Every table is written as
+Parquet exactly where (and how) the pipeline's IO manager writes it, and read back from
+Parquet for the steps downstream, so a comparison with `dagster asset materialize` measures
+what Dagster adds (orchestration, checks, metadata) and nothing else.
+
+    python benchmarks/plain_pyspark.py --landing DIR --lake DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import types
+from pathlib import Path
+
+# `import stedi_assets.x` would first run stedi_assets/__init__.py, which builds the Dagster
+# definitions. A bare package object in its place loads only the plain modules used here.
+_package = types.ModuleType("stedi_assets")
+_package.__path__ = [str(Path(__file__).resolve().parents[1] / "stedi_assets")]
+sys.modules.setdefault("stedi_assets", _package)
+
+from pyspark.sql import DataFrame, SparkSession  # noqa: E402
+
+from stedi_assets import contract, transforms, validation  # noqa: E402
+from stedi_assets.lake import spark_uri, table_location  # noqa: E402
+from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY, Settings, load_settings  # noqa: E402
+from stedi_assets.spark_config import spark_conf  # noqa: E402  (what resources/spark.py uses)
+
+
+def settings_for(landing: str, lake: str) -> Settings:
+    """The pipeline's settings (absolute URIs, STEDI_CONSENT_MODE, ...) for these folders."""
+    return load_settings({**os.environ, "STEDI_LANDING_URI": landing, "STEDI_LAKE_URI": lake})
+
+
+def session(settings: Settings) -> SparkSession:
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def run(spark: SparkSession, settings: Settings) -> None:
+    def publish(table: str, frame: DataFrame) -> DataFrame:
+        """Write as the IO manager does; downstream steps read the Parquet, as in the pipeline."""
+        location = spark_uri(table_location(settings.lake_uri, table))
+        frame.write.mode("overwrite").parquet(location)
+        return spark.read.parquet(location)
+
+    landing = {}
+    for source in contract.SOURCES:
+        lines = validation.read_landing_lines(
+            spark, spark_uri(f"{settings.landing_uri}/{source.name}"))
+        landing[source] = publish(source.table, validation.validate(lines, source))
+    publish(contract.LANDING_QUARANTINE, validation.landing_quarantine(list(landing.items())))
+
+    mode = settings.consent_mode
+    customers = publish(contract.CUSTOMER_TRUSTED, transforms.customer_trusted(
+        landing[contract.CUSTOMER], DEVELOPMENT_PSEUDONYM_KEY))
+    phone = publish(contract.ACCELEROMETER_TRUSTED, transforms.accelerometer_trusted(
+        landing[contract.ACCELEROMETER], customers, mode))
+    curated = publish(contract.CUSTOMER_CURATED, transforms.customer_curated(customers, phone))
+    steps = publish(contract.STEP_TRAINER_TRUSTED, transforms.step_trainer_trusted(
+        landing[contract.STEP_TRAINER], curated, mode))
+    publish(contract.MACHINE_LEARNING_CURATED, transforms.machine_learning_curated(
+        steps, curated, phone))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--landing", required=True, help="landing root (customer/, ...)")
+    parser.add_argument("--lake", required=True, help="lake root to write the tables under")
+    args = parser.parse_args()
+    settings = settings_for(args.landing, args.lake)
+    spark = session(settings)
+    run(spark, settings)
+    assert "dagster" not in sys.modules, "the plain script must not load Dagster"
+    for table in contract.ZONE_OF_TABLE:
+        rows = spark.read.parquet(spark_uri(table_location(settings.lake_uri, table))).count()
+        print(f"{table:<26} {rows:>9}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
