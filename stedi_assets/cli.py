@@ -21,7 +21,11 @@ def run_pipeline(_: argparse.Namespace) -> int:
     defs = build_definitions(settings)
     job = defs.resolve_job_def(stedi_pipeline.name)
     with DagsterInstance.ephemeral() if not _dagster_home() else DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     print(f"landing: {settings.landing_uri}"
           + ("  (generated sample)" if settings.uses_generated_sample else ""))
     print(f"consent mode: {settings.consent_mode}")
