@@ -53,12 +53,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             f"STEDI_CONSENT_MODE={consent_mode!r} is not one of {', '.join(CONSENT_MODES)}"
         )
     landing = env.get("STEDI_LANDING_URI", "").strip()
+    lake = _absolute(env.get("STEDI_LAKE_URI", "").strip() or str(home / "lake"))
+    has_key = bool(env.get("STEDI_PSEUDONYM_KEY"))
+    if lake.startswith("s3://") and not has_key:
+        # A lake on S3 is production: the public development key would make customer_id
+        # reversible by anybody who can read this repository.
+        raise SettingsError(
+            "STEDI_PSEUDONYM_KEY must be set when STEDI_LAKE_URI is on S3 "
+            "(the development key is public)"
+        )
     return Settings(
         landing_uri=_absolute(landing or str(home / "sample-landing")),
-        lake_uri=_absolute(env.get("STEDI_LAKE_URI", "").strip() or str(home / "lake")),
+        lake_uri=lake,
         consent_mode=consent_mode,
         uses_generated_sample=not landing,
         spark_master=env.get("STEDI_SPARK_MASTER", "local[*]"),
         spark_remote=env.get("STEDI_SPARK_REMOTE") or None,
-        pseudonym_key_env="STEDI_PSEUDONYM_KEY" if env.get("STEDI_PSEUDONYM_KEY") else None,
+        pseudonym_key_env="STEDI_PSEUDONYM_KEY" if has_key else None,
     )

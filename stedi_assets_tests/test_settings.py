@@ -25,3 +25,9 @@ def test_everything_comes_from_the_environment(tmp_path):
 def test_an_unknown_consent_mode_names_the_variable():
     with pytest.raises(SettingsError, match="STEDI_CONSENT_MODE='always'"):
         load_settings({"STEDI_CONSENT_MODE": "always"})
+
+
+def test_a_lake_on_s3_refuses_the_development_key():
+    with pytest.raises(SettingsError, match="STEDI_PSEUDONYM_KEY must be set"):
+        load_settings({"STEDI_LAKE_URI": "s3://bucket/lake"})
+    assert load_settings({"STEDI_LAKE_URI": "s3://bucket/lake", "STEDI_PSEUDONYM_KEY": "k"})
