@@ -12,16 +12,19 @@ BROADCAST_THRESHOLD = 64 * 1024 * 1024
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
+    """Session settings. Through Spark Connect only SQL settings apply: the server owns the
+    rest."""
     conf = {
-        "spark.app.name": "stedi_assets",
         "spark.sql.shuffle.partitions": str(SHUFFLE_PARTITIONS),
         "spark.sql.autoBroadcastJoinThreshold": str(BROADCAST_THRESHOLD),
         "spark.sql.session.timeZone": "UTC",
-        "spark.ui.showConsoleProgress": "false",
     }
     if settings.spark_remote:
-        conf["spark.remote"] = settings.spark_remote
-    else:
-        conf["spark.master"] = settings.spark_master
-        conf["spark.driver.memory"] = "2g"
-    return conf
+        return {"spark.remote": settings.spark_remote, **conf}
+    return {
+        "spark.master": settings.spark_master,
+        "spark.app.name": "stedi_assets",
+        "spark.driver.memory": "2g",
+        "spark.ui.showConsoleProgress": "false",
+        **conf,
+    }
