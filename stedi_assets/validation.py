@@ -53,10 +53,17 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
         F.schema_of_variant(F.col(f"_value{index}")).alias(f"_kind{index}")
         for index in range(len(source.fields))
     ))
-    converted = kinds.select("*", *(
+    numbers = kinds.select("*", *(
         column
         for index, field in enumerate(source.fields)
-        for column in _converted(field, index)
+        for column in _numbers(field, index)
+    ))
+    typed = numbers.select("*", *(
+        _typed(field, index).alias(f"_typed{index}") for index, field in enumerate(source.fields)
+    ))
+    converted = typed.select("*", *(
+        _wrong_type(field, index).alias(f"_wrong{index}")
+        for index, field in enumerate(source.fields)
     ))
     reasons = [_reason(field, index) for index, field in enumerate(source.fields)]
     is_object = F.col("_fields").isNotNull()
@@ -86,16 +93,62 @@ def _matches(fields: Column, field: Field) -> Column:
     return F.map_values(F.map_filter(fields, lambda key, _: F.lower(key) == name))
 
 
-_CONVERTERS = {}  # filled below, once the converters exist
+_INTEGER_KINDS = ("epoch", "integer", "consent")
 
 
-def _converted(field: Field, index: int) -> tuple[Column, Column]:
+def _numbers(field: Field, index: int) -> list[Column]:
+    """The value read as double and, for whole-number fields, as decimal: once each."""
+    if field.kind not in (*_INTEGER_KINDS, "number"):
+        return []
     value, kind = F.col(f"_value{index}"), F.col(f"_kind{index}")
-    typed, wrong_type = _CONVERTERS[field.kind](value, kind, field.name)
+    columns = [F.try_variant_get(value, "$", "double").alias(f"_double{index}")]
+    if field.kind in _INTEGER_KINDS:
+        decimal = F.when(kind.startswith("DECIMAL"), F.try_variant_get(value, "$", "decimal(38,10)"))
+        columns.append(decimal.alias(f"_decimal{index}"))
+    return columns
+
+
+def _typed(field: Field, index: int) -> Column:
+    value, kind = F.col(f"_value{index}"), F.col(f"_kind{index}")
     if field.kind in ("string", "email"):
-        typed = F.when(F.trim(typed) != "", typed)
+        text = F.when(kind == "STRING", F.try_variant_get(value, "$", "string"))
+        typed = F.when(F.trim(text) != "", text)
+    elif field.kind == "number":
+        double = F.col(f"_double{index}")
+        finite = double.isNotNull() & ~F.isnan(double) & (F.abs(double) < float("inf"))
+        typed = F.when(_is_number(kind) & finite, double)
+    else:
+        typed = _whole_number(value, kind, F.col(f"_decimal{index}"), F.col(f"_double{index}"))
     present = value.isNotNull() & (kind != "VOID")
-    return F.when(present, typed).alias(f"_typed{index}"), wrong_type.alias(f"_wrong{index}")
+    return F.when(present, typed)
+
+
+def _is_number(kind: Column) -> Column:
+    return kind.isin(*_INTEGER_TYPES, *_FLOAT_TYPES) | kind.startswith("DECIMAL")
+
+
+def _whole_number(value: Column, kind: Column, decimal: Column, double: Column) -> Column:
+    whole_decimal = (decimal == F.floor(decimal)) & (F.abs(decimal) < _LONG_LIMIT)
+    whole_double = (~F.isnan(double)) & (F.abs(double) < _LONG_LIMIT) & (double == F.floor(double))
+    return (
+        F.when(kind.isin(*_INTEGER_TYPES), F.try_variant_get(value, "$", "bigint"))
+        .when(kind.startswith("DECIMAL") & whole_decimal, decimal.cast("bigint"))
+        .when(kind.isin(*_FLOAT_TYPES) & whole_double, double.cast("bigint"))
+    )
+
+
+def _wrong_type(field: Field, index: int) -> Column:
+    """Why a present value does not have the field's type (null when it does)."""
+    value, kind, typed = F.col(f"_value{index}"), F.col(f"_kind{index}"), F.col(f"_typed{index}")
+    name = field.name
+    if field.kind in ("string", "email"):
+        return F.when(kind != "STRING", F.concat(F.lit(f"{name}: expected a string, got "), F.lower(kind)))
+    expected = "a number" if field.kind == "number" else "an integer"
+    problem = "not a finite number" if field.kind == "number" else "not a whole number in range"
+    return (
+        F.when(~_is_number(kind), F.concat(F.lit(f"{name}: expected {expected}, got "), F.lower(kind)))
+        .when(typed.isNull(), F.concat(F.lit(f"{name}: {problem} ("), F.to_json(value), F.lit(")")))
+    )
 
 
 def _reason(field: Field, index: int) -> Column:
@@ -114,48 +167,6 @@ def _reason(field: Field, index: int) -> Column:
     for condition, message in reversed(problems):
         reason = F.when(F.coalesce(condition, F.lit(False)), message).otherwise(reason)
     return reason
-
-
-def _string(value: Column, kind: Column, name: str) -> tuple[Column, Column]:
-    is_string = kind == "STRING"
-    wrong = F.when(~is_string, F.concat(F.lit(f"{name}: expected a string, got "), F.lower(kind)))
-    return F.when(is_string, F.try_variant_get(value, "$", "string")), wrong
-
-
-def _integer(value: Column, kind: Column, name: str) -> tuple[Column, Column]:
-    decimal = F.try_variant_get(value, "$", "decimal(38,10)")
-    double = F.try_variant_get(value, "$", "double")
-    whole_decimal = decimal.isNotNull() & (decimal == F.floor(decimal)) & (F.abs(decimal) < _LONG_LIMIT)
-    whole_double = (~F.isnan(double)) & (F.abs(double) < _LONG_LIMIT) & (double == F.floor(double))
-    typed = (
-        F.when(kind.isin(*_INTEGER_TYPES), F.try_variant_get(value, "$", "bigint"))
-        .when(kind.startswith("DECIMAL") & whole_decimal, decimal.cast("bigint"))
-        .when(kind.isin(*_FLOAT_TYPES) & whole_double, double.cast("bigint"))
-    )
-    is_number = kind.isin(*_INTEGER_TYPES, *_FLOAT_TYPES) | kind.startswith("DECIMAL")
-    wrong = (
-        F.when(~is_number, F.concat(F.lit(f"{name}: expected an integer, got "), F.lower(kind)))
-        .when(typed.isNull(), F.concat(
-            F.lit(f"{name}: not a whole number in range ("), F.to_json(value), F.lit(")")))
-    )
-    return typed, wrong
-
-
-def _number(value: Column, kind: Column, name: str) -> tuple[Column, Column]:
-    double = F.try_variant_get(value, "$", "double")
-    is_number = kind.isin(*_INTEGER_TYPES, *_FLOAT_TYPES) | kind.startswith("DECIMAL")
-    finite = double.isNotNull() & ~F.isnan(double) & (F.abs(double) < float("inf"))
-    wrong = (
-        F.when(~is_number, F.concat(F.lit(f"{name}: expected a number, got "), F.lower(kind)))
-        .when(~finite, F.concat(F.lit(f"{name}: not a finite number ("), F.to_json(value), F.lit(")")))
-    )
-    return F.when(is_number & finite, double), wrong
-
-
-_CONVERTERS.update({
-    "string": _string, "email": _string,
-    "epoch": _integer, "integer": _integer, "consent": _integer, "number": _number,
-})
 
 
 def valid_records(landing: DataFrame) -> DataFrame:
