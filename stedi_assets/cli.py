@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from stedi_assets.java import JavaMissing, find_java
@@ -20,7 +21,9 @@ def run_pipeline(_: argparse.Namespace) -> int:
     find_java()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(stedi_pipeline.name)
-    with DagsterInstance.ephemeral() if not _dagster_home() else DagsterInstance.get() as instance:
+    # A DAGSTER_HOME keeps the run's history for the UI; without one, nothing is left behind.
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    with instance:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
@@ -58,12 +61,6 @@ def generate(args: argparse.Namespace) -> int:
     counts = generate_landing(args.root, SampleSize(customers=args.customers), args.seed)
     print(" ".join(f"{source}={count}" for source, count in counts.items()))
     return 0
-
-
-def _dagster_home() -> bool:
-    import os
-
-    return bool(os.environ.get("DAGSTER_HOME"))
 
 
 def parser() -> argparse.ArgumentParser:
