@@ -1,24 +1,28 @@
 """Blocking asset checks on every trusted and curated table, one step per table.
 
-A failing check stops the run before any downstream table is built from bad data.
+The audit of write-audit-publish: a table's check step checks the version its run wrote and
+publishes it only when every check passes. A failing check leaves the published version as
+it was and stops the run before any downstream table is built from bad data.
 """
 
 
 from concurrent.futures import ThreadPoolExecutor
 
 from dagster import (
-    AssetCheckResult, AssetCheckSpec, AssetChecksDefinition, AssetIn, AssetKey, MetadataValue,
-    multi_asset_check,
+    AssetCheckExecutionContext, AssetCheckResult, AssetCheckSpec, AssetChecksDefinition, AssetIn,
+    AssetKey, MetadataValue, multi_asset_check,
 )
-from pyspark.sql import DataFrame
+from dagster_pyspark import LazyPySparkResource
+from pyspark.sql import DataFrame, SparkSession
 
 from stedi_assets import quality
 from stedi_assets.contract import (
     ACCELEROMETER_TRUSTED, CURATED, CUSTOMER_CURATED, CUSTOMER_LANDING, CUSTOMER_TRUSTED,
     DIRECT_IDENTIFIERS, MACHINE_LEARNING_CURATED, STEP_TRAINER_TRUSTED, UNIQUE_KEYS, ZONE_OF_TABLE,
 )
+from stedi_assets.lake import spark_uri
 from stedi_assets.metadata import MASKED
-from stedi_assets.resources import PrivacyPolicy
+from stedi_assets.resources import LakehouseResource, PrivacyPolicy
 
 CONSENT = "consent"
 NO_DUPLICATE_KEYS = "no_duplicate_keys"
@@ -120,21 +124,40 @@ EVALUATE = {
 
 
 def evaluate(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy):
-    """All checks of one table. Their Spark jobs run side by side: each is small, and a
-    lone small job leaves most of the machine waiting on scheduling."""
+    """(name, result) of every check of one table. Their Spark jobs run side by side: each
+    is small, and a lone small job leaves most of the machine waiting on scheduling."""
     names = check_names(table)
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
         futures = [pool.submit(EVALUATE[name], table, rows, inputs, privacy) for name in names]
-        for name, future in zip(names, futures):
-            result = future.result()
-            yield AssetCheckResult(
-                asset_key=AssetKey(table), check_name=name, passed=result.passed,
-                metadata=result.metadata,
-            )
+        return [(name, future.result()) for name, future in zip(names, futures)]
+
+
+def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
+          privacy: PrivacyPolicy, lakehouse: LakehouseResource, spark: SparkSession):
+    """Checks the version of `table` this run wrote and publishes it when every check
+    passes. Without one (checks run on their own) it checks the published version."""
+    lake = lakehouse.open()
+    staged = lake.staged(table, context.run.run_id)
+    version = staged or lake.require_published(table)
+    rows = spark.read.parquet(spark_uri(version.data_location))
+    results = evaluate(table, rows, inputs, privacy)
+    outcome = {"checked_location": MetadataValue.path(version.data_location)}
+    if staged is None:
+        outcome["published_version"] = f"{version.version} (already published)"
+    elif all(result.passed for _, result in results):
+        outcome["published_version"] = lake.publish(staged).version
+    else:
+        published = lake.published(table)
+        outcome["published_version"] = (
+            f"unchanged: {published.version if published else 'none'} (a blocking check failed;"
+            " the checked version stays at checked_location for inspection)")
+    for name, result in results:
+        yield AssetCheckResult(asset_key=AssetKey(table), check_name=name, passed=result.passed,
+                               metadata={**result.metadata, **outcome})
 
 
 def table_checks(table: str) -> AssetChecksDefinition:
-    """One step per table that evaluates all of its blocking checks."""
+    """One step per table that evaluates all of its blocking checks, then publishes it."""
     inputs = [CUSTOMER_LANDING]
     if table == MACHINE_LEARNING_CURATED:
         inputs += [CUSTOMER_CURATED, ACCELEROMETER_TRUSTED]
@@ -143,20 +166,25 @@ def table_checks(table: str) -> AssetChecksDefinition:
                        additional_deps=inputs)
         for name in check_names(table)
     ]
-    ins = {"rows": AssetIn(table), **{name: AssetIn(name) for name in inputs}}
+    ins = {name: AssetIn(name) for name in inputs}
     if table != MACHINE_LEARNING_CURATED:
         @multi_asset_check(name=f"{table}_checks", specs=specs, ins=ins)
-        def _checks(rows: DataFrame, customer_landing: DataFrame, privacy: PrivacyPolicy):
-            yield from evaluate(table, rows, {CUSTOMER_LANDING: customer_landing}, privacy)
+        def _checks(context: AssetCheckExecutionContext, customer_landing: DataFrame,
+                    privacy: PrivacyPolicy, lakehouse: LakehouseResource,
+                    pyspark: LazyPySparkResource):
+            yield from audit(context, table, {CUSTOMER_LANDING: customer_landing}, privacy,
+                             lakehouse, pyspark.spark_session)
 
         return _checks
 
     @multi_asset_check(name=f"{table}_checks", specs=specs, ins=ins)
-    def _ml_checks(rows: DataFrame, customer_landing: DataFrame, customer_curated: DataFrame,
-                   accelerometer_trusted: DataFrame, privacy: PrivacyPolicy):
+    def _ml_checks(context: AssetCheckExecutionContext, customer_landing: DataFrame,
+                   customer_curated: DataFrame, accelerometer_trusted: DataFrame,
+                   privacy: PrivacyPolicy, lakehouse: LakehouseResource,
+                   pyspark: LazyPySparkResource):
         inputs = {CUSTOMER_LANDING: customer_landing, CUSTOMER_CURATED: customer_curated,
                   ACCELEROMETER_TRUSTED: accelerometer_trusted}
-        yield from evaluate(table, rows, inputs, privacy)
+        yield from audit(context, table, inputs, privacy, lakehouse, pyspark.spark_session)
 
     return _ml_checks
 

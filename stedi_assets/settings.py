@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONSENT_MODES = ("any", "as_of_date")
+CATALOGS = ("local", "glue")
 
 # Not a secret: it is printed here on purpose so nobody mistakes it for one. Curated tables
 # built with it are pseudonymous only against people who have not read this file.
@@ -32,6 +33,12 @@ class Settings:
     spark_master: str
     spark_remote: str | None
     pseudonym_key_env: str | None  # name of the variable holding the key, never the key
+    catalog: str = "local"
+    catalog_database: str = "stedi"
+    local_catalog_path: str = ""
+    keep_versions: int = 3
+    athena_output: str | None = None
+    athena_workgroup: str | None = None
 
     @property
     def uses_development_key(self) -> bool:
@@ -62,6 +69,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "STEDI_PSEUDONYM_KEY must be set when STEDI_LAKE_URI is on S3 "
             "(the development key is public)"
         )
+    catalog = env.get("STEDI_CATALOG", "").strip().lower() or (
+        "glue" if lake.startswith("s3://") else "local")
+    if catalog not in CATALOGS:
+        raise SettingsError(f"STEDI_CATALOG={catalog!r} is not one of {', '.join(CATALOGS)}")
+    keep = env.get("STEDI_KEEP_VERSIONS", "3").strip()
+    if not keep.isdigit() or int(keep) < 1:
+        raise SettingsError(f"STEDI_KEEP_VERSIONS={keep!r} is not a whole number of at least 1")
+    local_catalog = Path(lake) if "://" not in lake else home.resolve()
     return Settings(
         landing_uri=_absolute(landing or str(home / "sample-landing")),
         lake_uri=lake,
@@ -70,4 +85,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         spark_master=env.get("STEDI_SPARK_MASTER", "local[*]"),
         spark_remote=env.get("STEDI_SPARK_REMOTE") or None,
         pseudonym_key_env="STEDI_PSEUDONYM_KEY" if has_key else None,
+        catalog=catalog,
+        catalog_database=env.get("STEDI_GLUE_DATABASE", "").strip() or "stedi",
+        local_catalog_path=str(local_catalog / "catalog.sqlite"),
+        keep_versions=int(keep),
+        athena_output=env.get("STEDI_ATHENA_OUTPUT") or None,
+        athena_workgroup=env.get("STEDI_ATHENA_WORKGROUP") or None,
     )

@@ -10,6 +10,7 @@ from pyspark.sql import SparkSession
 
 from stedi_assets.definitions import build_definitions
 from stedi_assets.jobs import stedi_pipeline
+from stedi_assets.resources import build_resources
 from stedi_assets.spark_config import spark_conf
 from stedi_assets.sample_data import SampleSize, generate_landing
 from stedi_assets.settings import load_settings
@@ -25,14 +26,22 @@ def spark() -> SparkSession:
     return builder.config("spark.ui.enabled", "false").getOrCreate()
 
 
-def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", **resources):
-    """Materializes every table and check; returns the ExecuteInProcessResult."""
-    settings = load_settings({
+def pipeline_settings(landing: Path, lake: Path, consent_mode: str = "any", **environ):
+    return load_settings({
         "STEDI_LANDING_URI": str(landing),
         "STEDI_LAKE_URI": str(lake),
         "STEDI_CONSENT_MODE": consent_mode,
+        **environ,
     })
-    defs = build_definitions(settings, **resources)
+
+
+def open_lakehouse(landing: Path, lake: Path):
+    return build_resources(pipeline_settings(landing, lake))["lakehouse"].open()
+
+
+def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", **resources):
+    """Materializes every table and check; returns the ExecuteInProcessResult."""
+    defs = build_definitions(pipeline_settings(landing, lake, consent_mode), **resources)
     with DagsterInstance.ephemeral() as instance:
         return defs.resolve_job_def(stedi_pipeline.name).execute_in_process(
             instance=instance, raise_on_error=False
@@ -51,6 +60,16 @@ def row_counts(result) -> dict[str, int]:
             "dagster/row_count"].value
         for event in result.get_asset_materialization_events()
     }
+
+
+def printed_tables(stdout: str) -> dict[str, list[str]]:
+    """`stedi run`/`stedi tables` output: table -> [zone, version, rows, location]."""
+    found = {}
+    for line in stdout.splitlines():
+        words = line.split()
+        if len(words) == 5 and words[3].isdigit():
+            found[words[0]] = words[1:]
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,17 @@
-"""Both catalogs: complete Glue TableInputs (against moto), versions, retention, concurrency."""
+"""Both catalogs: complete Glue TableInputs and DDL (against moto), versions, retention."""
 
-import multiprocessing
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from stedi_assets.catalog import (
-    GlueCatalog, LocalCatalog, StaleVersion, TableVersion, expired_versions, landing_table,
+    GlueCatalog, LocalCatalog, StaleVersion, TableVersion, athena_ddl, expired_versions,
+    landing_table,
 )
+from stedi_assets.lakehouse import Lakehouse
+from stedi_assets_tests.helpers import write_version
 
 ML = TableVersion("machine_learning_curated", "curated", "s3://lake/curated/machine_learning_curated/v1",
                   (("customer_id", "string"), ("sensor_reading_time", "bigint"), ("x", "double")),
@@ -85,24 +88,25 @@ def test_local_catalog_versions_and_retention(tmp_path):
     assert [t.name for t in catalog.tables()] == [ML.name]
 
 
-def _publish_many(path: str, times: int) -> int:
-    catalog, lost = LocalCatalog(path), 0
-    for _ in range(times):
-        while True:
-            current = catalog.published(ML.name)
-            try:
-                catalog.publish(ML, current.version if current else None)
-                break
-            except StaleVersion:
-                lost += 1
-    return lost
+def test_glue_landing_table_ddl_is_the_course_ddl_typed(glue):
+    glue.publish(landing_table("step_trainer_landing", "s3://raw/landing"), expected_version=None)
+    ddl = athena_ddl(glue.published("step_trainer_landing"), "stedi")
+    assert ddl.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS `stedi`.`step_trainer_landing` (")
+    assert "  `sensor_reading_time` bigint,\n" in ddl
+    assert "  `distance_from_object` bigint\n" in ddl
+    assert "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'" in ddl
+    assert "'mapping.sensor_reading_time'='sensorReadingTime'" in ddl
+    assert "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'" in ddl
+    assert "LOCATION 's3://raw/landing/step_trainer/'" in ddl
+    assert "'classification'='json'" in ddl
 
 
-def test_concurrent_local_publishers_lose_no_update(tmp_path):
-    path = str(tmp_path / "catalog.db")
-    LocalCatalog(path)
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
-        pool.starmap(_publish_many, [(path, 25)] * 4)
-    history = LocalCatalog(path).history(ML.name)
-    assert [int(v.version) for v in history] == list(range(100, 0, -1))
-    assert LocalCatalog(path).published(ML.name).version == "100"
+def test_glue_retention_removes_old_versions_and_their_data(glue, tmp_path):
+    lake = Lakehouse(str(tmp_path / "lake"), "s3://raw/landing", glue, keep_versions=2)
+    published = [lake.publish(write_version(lake, "customer_curated", f"run-{i}", rows=i))
+                 for i in range(4)]
+    assert [v.version for v in glue.history("customer_curated")] == [
+        published[3].version, published[2].version]
+    assert glue.published("customer_curated").location == published[3].location
+    assert glue.published("customer_curated").row_count == 3
+    assert [Path(v.location).exists() for v in published] == [False, False, True, True]

@@ -1,8 +1,13 @@
-"""Every check fails on a violating table, and blocks what is built from it.
+"""Every check fails on a violating table, blocks what is built from it, and leaves the
+published tables as they were.
 
-The real pipeline runs on a small generated landing zone; a tampering IO manager corrupts
-one table as it is written, the way a bug upstream would.
+The real pipeline runs on a small generated landing zone, first untampered (publishing every
+table), then once per check with a tampering IO manager that corrupts one table as it is
+written, the way a bug upstream would. All runs share one lake: a failed check must never
+change what is published.
 """
+
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey
@@ -16,10 +21,9 @@ from stedi_assets.contract import (
     CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, UNIQUE_KEYS,
 )
 from stedi_assets.definitions import build_definitions
-from stedi_assets.resources import LakeIOManager
-from stedi_assets.resources.spark import spark_resource
+from stedi_assets.resources import LakeIOManager, build_resources
 from stedi_assets.settings import load_settings
-from stedi_assets_tests.conftest import check_keys, run_pipeline
+from stedi_assets_tests.conftest import check_keys, open_lakehouse, pipeline_settings, run_pipeline
 
 
 def add_stranger(table: str):
@@ -85,25 +89,45 @@ def test_blocking_is_tested_where_something_is_downstream():
         "machine_learning_curated"}
 
 
+@pytest.fixture(scope="module")
+def published_lake(spark, small_landing, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("published") / "lake"
+    result = run_pipeline(small_landing, lake)
+    assert result.success
+    assert {e.check_name for e in result.get_asset_check_evaluations() if not e.passed} == set()
+    return lake
+
+
+def published_state(landing, lake) -> dict:
+    return {t.name: (t.version, t.row_count, t.data_location)
+            for t in open_lakehouse(landing, lake).tables()}
+
+
 @pytest.mark.parametrize("table, check", CASES, ids=[f"{t}.{c}" for t, c in CASES])
-def test_check_fails_and_blocks_downstream(spark, small_landing, tmp_path, table, check):
-    lake = str(tmp_path / "lake")
+def test_check_fails_blocks_downstream_and_publishes_nothing(
+        small_landing, published_lake, table, check):
+    resources = build_resources(pipeline_settings(small_landing, published_lake))
     io_manager = TamperingLakeIOManager(
-        lake_uri=lake, pyspark=spark_resource(load_settings({})),
+        pyspark=resources["pyspark"], lakehouse=resources["lakehouse"],
         table=table, tamper=f"{table}:{check}",
     )
-    result = run_pipeline(small_landing, tmp_path / "lake", io_manager=io_manager)
+    before = published_state(small_landing, published_lake)
+    result = run_pipeline(small_landing, published_lake, io_manager=io_manager)
 
     evaluations = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
-    assert evaluations[(table, check)].passed is False
-    assert evaluations[(table, check)].blocking is True
+    failed = evaluations[(table, check)]
+    assert failed.passed is False
+    assert failed.blocking is True
     assert not result.success
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert table in materialized
     assert descendants(table).isdisjoint(materialized)
 
-
-def test_untampered_pipeline_passes_every_check(spark, small_landing, tmp_path):
-    result = run_pipeline(small_landing, tmp_path / "lake")
-    assert result.success
-    assert {e.check_name for e in result.get_asset_check_evaluations() if not e.passed} == set()
+    after = published_state(small_landing, published_lake)
+    for unchanged in {table} | descendants(table):
+        assert after[unchanged] == before[unchanged]
+    # The tampered version stays where the check metadata says, for inspection.
+    checked = failed.metadata["checked_location"].value
+    assert checked != before[table][2]
+    assert (Path(checked) / "_stedi_version.json").is_file()
+    assert failed.metadata["published_version"].value.startswith(f"unchanged: {before[table][0]}")

@@ -1,15 +1,100 @@
+"""The `stedi` command line: run, tables, sql, ddl, vacuum, and one-line errors."""
+
+import contextlib
+import io
+import json
+
+import pytest
+
 from stedi_assets.cli import main
+from stedi_assets_tests.conftest import printed_tables
 
 
-def test_run_prints_every_table_with_its_row_count(spark, small_landing, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("STEDI_LANDING_URI", str(small_landing))
-    monkeypatch.setenv("STEDI_LAKE_URI", str(tmp_path / "lake"))
-    assert main(["run"]) == 0
-    out = capsys.readouterr().out
-    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
-    assert lines["landing_quarantine"][0] == "0"
-    assert lines["machine_learning_curated"][1] == str(tmp_path / "lake" / "curated" / "machine_learning_curated")
-    assert int(lines["machine_learning_curated"][0]) > 0
+@pytest.fixture(scope="module")
+def published(spark, small_landing, tmp_path_factory):
+    """A lake with every table published by `stedi run`, and what it printed."""
+    lake = tmp_path_factory.mktemp("cli") / "lake"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STEDI_LANDING_URI", str(small_landing))
+        patch.setenv("STEDI_LAKE_URI", str(lake))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["run"]) == 0
+    return small_landing, lake, printed_tables(out.getvalue())
+
+
+@pytest.fixture
+def lake_env(published, monkeypatch):
+    landing, lake, _ = published
+    monkeypatch.setenv("STEDI_LANDING_URI", str(landing))
+    monkeypatch.setenv("STEDI_LAKE_URI", str(lake))
+    return published
+
+
+def test_run_prints_every_published_table(published):
+    landing, lake, tables = published
+    assert len(tables) == 9
+    assert tables["landing_quarantine"][2] == "0"
+    zone, version, rows, location = tables["machine_learning_curated"]
+    assert (zone, version) == ("curated", "1")
+    assert int(rows) > 0
+    assert location.startswith(str(lake / "curated" / "machine_learning_curated") + "/")
+    assert tables["customer_landing"][3] == str(landing / "customer")
+
+
+def test_sql_answers_from_the_published_tables(lake_env, capsys):
+    _, _, tables = lake_env
+    query = "select count(*) as n from machine_learning_curated"
+    assert main(["sql", query, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"n": int(tables["machine_learning_curated"][2])}]
+    assert main(["sql", "select count(*) from customer_landing", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "count_star()", tables["customer_landing"][2]]
+    assert main(["sql", "select zone, count(*) n from (select 'x' zone from customer_curated) "
+                 "group by zone"]) == 0
+    header, rule, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["zone", "n"] and set(rule) <= {"-", " "}
+    assert row.split() == ["x", tables["customer_curated"][2]]
+
+
+def test_tables_lists_the_catalog(lake_env, capsys):
+    assert main(["tables", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {row["table"]: str(row["rows"]) for row in listed} == {
+        table: row[2] for table, row in lake_env[2].items()}
+
+
+def test_ddl_is_athena_ddl_for_every_table(lake_env, capsys):
+    assert main(["ddl"]) == 0
+    statements = capsys.readouterr().out.strip().split("\n\n")
+    assert len(statements) == 9
+    landing = next(s for s in statements if "`stedi`.`customer_landing`" in s)
+    assert "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'" in landing
+    assert "'mapping.share_with_research_as_of_date'='shareWithResearchAsOfDate'" in landing
+    assert "`share_with_research_as_of_date` bigint" in landing
+    curated = next(s for s in statements if "`stedi`.`customer_curated`" in s)
+    assert "ParquetHiveSerDe" in curated and "LOCATION '" in curated
+
+
+@pytest.mark.parametrize("query, problem", [
+    ("select * from no_such_table", "no_such_table does not exist"),
+    ("selec 1", "syntax error"),
+])
+def test_bad_sql_is_one_line_and_a_non_zero_exit(lake_env, capsys, query, problem):
+    assert main(["sql", query]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("stedi sql: ")
+    assert problem in err
+
+
+def test_no_catalog_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STEDI_LAKE_URI", str(tmp_path / "empty"))
+    for command in (["tables"], ["sql", "select 1"], ["ddl"], ["vacuum"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no catalog at" in err
+    assert not (tmp_path / "empty").exists()
 
 
 def test_bad_configuration_is_one_line_and_a_non_zero_exit(monkeypatch, capsys):

@@ -1,6 +1,10 @@
 """The contract's known answers on the course sample, in both consent modes."""
 
+import json
+
 import pytest
+
+from stedi_assets.cli import main
 
 from stedi_assets_tests.conftest import check_keys, row_counts, run_pipeline
 
@@ -31,7 +35,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("consent_mode", ["any", "as_of_date"])
-def test_course_sample_gives_the_contract_counts(spark, course_sample, tmp_path, consent_mode):
+def test_course_sample_gives_the_contract_counts(spark, course_sample, tmp_path, consent_mode,
+                                                 monkeypatch, capsys):
     result = run_pipeline(course_sample, tmp_path / "lake", consent_mode)
 
     assert result.success
@@ -39,3 +44,10 @@ def test_course_sample_gives_the_contract_counts(spark, course_sample, tmp_path,
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed == []
     assert len(result.get_asset_check_evaluations()) == len(check_keys())
+
+    # What an analyst sees: the published tables, by name, through `stedi sql`.
+    monkeypatch.setenv("STEDI_LANDING_URI", str(course_sample))
+    monkeypatch.setenv("STEDI_LAKE_URI", str(tmp_path / "lake"))
+    for table, rows in EXPECTED[consent_mode].items():
+        assert main(["sql", f"select count(*) from {table}", "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out) == [{"count_star()": rows}]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stedi_assets_tests.conftest import row_counts, run_pipeline
+from stedi_assets_tests.conftest import printed_tables, row_counts, run_pipeline
 
 
 def test_the_pipeline_gives_the_same_tables_through_spark_connect(spark, small_landing, tmp_path):
@@ -20,9 +20,5 @@ def test_the_pipeline_gives_the_same_tables_through_spark_connect(spark, small_l
     finished = subprocess.run([str(stedi), "run"], env=env, capture_output=True, text=True,
                               timeout=600)
     assert finished.returncode == 0, finished.stderr[-3000:]
-    printed = {}
-    for line in finished.stdout.splitlines():
-        words = line.split()
-        if len(words) == 3 and words[1].isdigit():
-            printed[words[0]] = int(words[1])
+    printed = {table: int(row[2]) for table, row in printed_tables(finished.stdout).items()}
     assert printed == classic

@@ -4,6 +4,7 @@
 from dagster import EnvVar
 
 from stedi_assets.resources.lake_io_manager import LakeIOManager
+from stedi_assets.resources.lakehouse import LakehouseResource
 from stedi_assets.resources.landing_zone import LandingZone
 from stedi_assets.resources.privacy import PrivacyPolicy
 from stedi_assets.resources.spark import spark_resource
@@ -13,9 +14,18 @@ from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY, Settings
 def build_resources(settings: Settings) -> dict:
     pyspark = spark_resource(settings)
     key = EnvVar(settings.pseudonym_key_env) if settings.pseudonym_key_env else DEVELOPMENT_PSEUDONYM_KEY
+    lakehouse = LakehouseResource(
+        lake_uri=settings.lake_uri,
+        landing_uri=settings.landing_uri,
+        catalog=settings.catalog,
+        catalog_database=settings.catalog_database,
+        local_catalog_path=settings.local_catalog_path,
+        keep_versions=settings.keep_versions,
+    )
     return {
         "pyspark": pyspark,
-        "io_manager": LakeIOManager(lake_uri=settings.lake_uri, pyspark=pyspark),
+        "lakehouse": lakehouse,
+        "io_manager": LakeIOManager(pyspark=pyspark, lakehouse=lakehouse),
         "landing_zone": LandingZone(
             uri=settings.landing_uri, generated_sample=settings.uses_generated_sample
         ),
@@ -27,4 +37,4 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
-__all__ = ["LakeIOManager", "LandingZone", "PrivacyPolicy", "build_resources"]
+__all__ = ["LakeIOManager", "LakehouseResource", "LandingZone", "PrivacyPolicy", "build_resources"]
