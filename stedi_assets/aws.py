@@ -14,12 +14,21 @@ def path_style_access() -> bool:
     return os.environ.get(PATH_STYLE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-@lru_cache(maxsize=None)
 def client(service: str):
+    """A client for `service`, configured by the environment as it is now (tests and tools
+    may point the same process at different endpoints)."""
+    endpoint_variables = ("AWS_ENDPOINT_URL", f"AWS_ENDPOINT_URL_{service.upper()}",
+                          "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")
+    environment = tuple(os.environ.get(name) for name in endpoint_variables)
+    return _client(service, environment, path_style_access())
+
+
+@lru_cache(maxsize=16)
+def _client(service: str, _environment: tuple, path_style: bool):
     import boto3
     from botocore.config import Config
 
-    config = Config(s3={"addressing_style": "path"}) if path_style_access() else None
+    config = Config(s3={"addressing_style": "path"}) if path_style else None
     return boto3.client(service, config=config)
 
 

@@ -14,7 +14,6 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 
 from stedi_assets import storage
 from stedi_assets.catalog import (
@@ -43,14 +42,8 @@ class CatalogConfig:
 
     def open(self):
         if self.kind == "glue":
-            return _glue_catalog(self.database)
+            return GlueCatalog(database=self.database)
         return LocalCatalog(self.local_path, database=self.database)
-
-
-@lru_cache(maxsize=None)
-def _glue_catalog(database: str) -> GlueCatalog:
-    """One client per process: creating one costs more than the call it makes."""
-    return GlueCatalog(database=database)
 
 
 class Lakehouse:

@@ -57,16 +57,29 @@ def athena_query(sql: str, database: str, output: str | None, workgroup: str | N
         raise QueryError(f"Athena query {status['State'].lower()}: "
                          f"{status.get('StateChangeReason', 'no reason given')}")
     pages = athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id)
-    names, rows = [], []
+    names, types, rows = [], [], []
     for page in pages:
         result = page["ResultSet"]
         if not names:
-            names = [c["Name"] for c in result["ResultSetMetadata"]["ColumnInfo"]]
-        for row in result["Rows"]:
-            rows.append(tuple(cell.get("VarCharValue") for cell in row["Data"]))
-    if rows and list(rows[0]) == names:  # Athena repeats the header as the first row
+            columns = result["ResultSetMetadata"]["ColumnInfo"]
+            names, types = [c["Name"] for c in columns], [c["Type"] for c in columns]
+        rows += [[cell.get("VarCharValue") for cell in row["Data"]] for row in result["Rows"]]
+    if rows and rows[0] == names:  # Athena repeats the header as the first row
         rows = rows[1:]
-    return names, rows
+    return names, [tuple(map(_athena_value, row, types)) for row in rows]
+
+
+def _athena_value(text: str | None, kind: str):
+    """Athena returns every value as text; numbers and booleans go back to their type."""
+    if text is None:
+        return None
+    if kind in ("tinyint", "smallint", "integer", "int", "bigint"):
+        return int(text)
+    if kind in ("float", "real", "double"):
+        return float(text)
+    if kind == "boolean":
+        return text == "true"
+    return text
 
 
 def render(names: list[str], rows: list[tuple], fmt: str) -> str:

@@ -22,8 +22,9 @@ ML = TableVersion("machine_learning_curated", "curated", "s3://lake/curated/mach
 def glue(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
-        yield GlueCatalog(database="stedi", region="us-east-1")
+        yield GlueCatalog(database="stedi")
 
 
 def test_glue_table_input_has_everything_athena_needs(glue):

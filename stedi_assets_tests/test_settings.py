@@ -31,3 +31,18 @@ def test_a_lake_on_s3_refuses_the_development_key():
     with pytest.raises(SettingsError, match="STEDI_PSEUDONYM_KEY must be set"):
         load_settings({"STEDI_LAKE_URI": "s3://bucket/lake"})
     assert load_settings({"STEDI_LAKE_URI": "s3://bucket/lake", "STEDI_PSEUDONYM_KEY": "k"})
+
+
+def test_the_catalog_is_local_in_the_lake_unless_the_lake_is_on_s3(tmp_path):
+    local = load_settings({"STEDI_LAKE_URI": str(tmp_path)})
+    assert (local.catalog, local.local_catalog_path) == ("local", str(tmp_path / "catalog.sqlite"))
+    on_s3 = load_settings({"STEDI_LAKE_URI": "s3://bucket/lake", "STEDI_PSEUDONYM_KEY": "k",
+                           "STEDI_GLUE_DATABASE": "stedi_prod", "STEDI_KEEP_VERSIONS": "5"})
+    assert (on_s3.catalog, on_s3.catalog_database, on_s3.keep_versions) == ("glue", "stedi_prod", 5)
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("STEDI_CATALOG", "hive"), ("STEDI_KEEP_VERSIONS", "0"), ("STEDI_KEEP_VERSIONS", "three")])
+def test_unusable_catalog_settings_name_the_variable(variable, value):
+    with pytest.raises(SettingsError, match=f"{variable}='{value}'"):
+        load_settings({variable: value})

@@ -11,12 +11,11 @@ class GlueCatalog:
     """The AWS Glue Data Catalog. Credentials come from the standard AWS chain and are never
     logged; updates carry the table's VersionId so a concurrent writer cannot be overwritten."""
 
-    def __init__(self, database: str = DEFAULT_DATABASE, region: str | None = None,
-                 endpoint_url: str | None = None, client=None):
-        import boto3
+    def __init__(self, database: str = DEFAULT_DATABASE, client=None):
+        from stedi_assets import aws
 
         self.database = database
-        self.glue = client or boto3.client("glue", region_name=region, endpoint_url=endpoint_url)
+        self.glue = client or aws.client("glue")
         self._ensure_database()
 
     def _ensure_database(self) -> None:
