@@ -14,6 +14,15 @@ def path_style_access() -> bool:
     return os.environ.get(PATH_STYLE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
+def s3_endpoint() -> str | None:
+    """An S3-compatible server's URL, if one replaces AWS (boto3 reads the same variables)."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
 def client(service: str):
     """A client for `service`, configured by the environment as it is now (tests and tools
     may point the same process at different endpoints)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 CONSENT_MODES = ("any", "as_of_date")
 CATALOGS = ("local", "glue")
+S3A_JARS = ("maven", "provided")
 
 # Not a secret: it is printed here on purpose so nobody mistakes it for one. Curated tables
 # built with it are pseudonymous only against people who have not read this file.
@@ -39,10 +40,20 @@ class Settings:
     keep_versions: int = 3
     athena_output: str | None = None
     athena_workgroup: str | None = None
+    s3a_jars: str = "maven"  # "maven": resolved once and cached; "provided": already on the classpath
+    jar_cache: str = ""
 
     @property
     def uses_development_key(self) -> bool:
         return self.pseudonym_key_env is None
+
+    @property
+    def uses_s3(self) -> bool:
+        return any(uri.startswith("s3://") for uri in (self.landing_uri, self.lake_uri))
+
+
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 def _absolute(uri: str) -> str:
@@ -77,6 +88,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not keep.isdigit() or int(keep) < 1:
         raise SettingsError(f"STEDI_KEEP_VERSIONS={keep!r} is not a whole number of at least 1")
     local_catalog = Path(lake) if "://" not in lake else home.resolve()
+    s3a_jars = env.get("STEDI_S3A_JARS", "").strip().lower() or "maven"
+    if s3a_jars not in S3A_JARS:
+        raise SettingsError(f"STEDI_S3A_JARS={s3a_jars!r} is not one of {', '.join(S3A_JARS)}")
     return Settings(
         landing_uri=_absolute(landing or str(home / "sample-landing")),
         lake_uri=lake,
@@ -91,4 +105,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         keep_versions=int(keep),
         athena_output=env.get("STEDI_ATHENA_OUTPUT") or None,
         athena_workgroup=env.get("STEDI_ATHENA_WORKGROUP") or None,
+        s3a_jars=s3a_jars,
+        jar_cache=env.get("STEDI_JAR_CACHE") or str(_user_cache() / "stedi" / "ivy"),
     )

@@ -26,8 +26,10 @@ def read_landing_lines(spark: SparkSession, source_uri: str) -> DataFrame:
         .option("pathGlobFilter", f"*.{{{suffixes}}}")
         .text(source_uri)
     )
+    # Spark reads S3 as s3a://; the quarantine names files the way people and Athena do.
+    source_file = F.regexp_replace(F.col("_metadata.file_path"), "^s3a://", "s3://")
     return lines.select(
-        F.col("_metadata.file_path").alias("source_file"),
+        source_file.alias("source_file"),
         F.col("value").alias("raw_line"),
     ).where(F.trim(F.col("raw_line")) != "")
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from stedi_assets.settings import SettingsError, load_settings
@@ -46,3 +48,26 @@ def test_the_catalog_is_local_in_the_lake_unless_the_lake_is_on_s3(tmp_path):
 def test_unusable_catalog_settings_name_the_variable(variable, value):
     with pytest.raises(SettingsError, match=f"{variable}='{value}'"):
         load_settings({variable: value})
+
+
+def test_s3_brings_the_s3a_connector_matching_pyspark_and_the_endpoint(monkeypatch, tmp_path):
+    import pyspark
+
+    from stedi_assets.spark_config import spark_conf
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5123")
+    monkeypatch.setenv("STEDI_S3_PATH_STYLE", "true")
+    on_s3 = {"STEDI_LANDING_URI": "s3://bucket/landing", "STEDI_JAR_CACHE": str(tmp_path)}
+    conf = spark_conf(load_settings(on_s3))
+    shipped = next((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    version = shipped.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+    assert conf["spark.jars.packages"] == f"org.apache.hadoop:hadoop-aws:{version}"
+    assert conf["spark.jars.ivy"] == str(tmp_path)
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5123"
+    assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert not any("secret" in key or "access.key" in key for key in conf)
+
+    provided = spark_conf(load_settings({**on_s3, "STEDI_S3A_JARS": "provided"}))
+    assert "spark.jars.packages" not in provided
+    assert "spark.jars.packages" not in spark_conf(load_settings({}))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
+from stedi_assets import aws
 from stedi_assets.contract import LANDING_FILE_SUFFIXES, Source
 from stedi_assets.sample_data import generate_landing
 
@@ -53,10 +54,8 @@ class LandingZone(ConfigurableResource):
 
 
 def _s3_files(prefix_uri: str) -> list[tuple[str, float]]:
-    import boto3
-
-    bucket, _, prefix = prefix_uri[len("s3://"):].partition("/")
-    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    bucket, prefix = aws.split_s3_uri(prefix_uri)
+    pages = aws.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return sorted(
         (f"s3://{bucket}/{item['Key']}", item["LastModified"].timestamp())
         for page in pages
