@@ -1,24 +1,27 @@
-"""Blocking asset checks on every trusted and curated table, one step per table.
+"""Asset checks on every landing, trusted and curated table, one step per table.
 
 The audit of write-audit-publish: a table's check step checks the version its run wrote and
-publishes it only when every check passes. A failing check leaves the published version as
-it was and stops the run before any downstream table is built from bad data.
+publishes it only when every blocking check passes. A failing blocking check leaves the
+published version as it was and stops the run before any downstream table is built from
+bad data. Schema drift (unknown fields) only warns.
 """
 
 
 from concurrent.futures import ThreadPoolExecutor
 
 from dagster import (
-    AssetCheckExecutionContext, AssetCheckResult, AssetCheckSpec, AssetChecksDefinition, AssetIn,
-    AssetKey, MetadataValue, multi_asset_check,
+    AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
+    AssetChecksDefinition, AssetIn, AssetKey, MetadataValue, multi_asset_check,
 )
 from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame, SparkSession
 
-from stedi_assets import quality
+from stedi_assets import accounting, quality
 from stedi_assets.contract import (
-    ACCELEROMETER_TRUSTED, CURATED, CUSTOMER_CURATED, CUSTOMER_LANDING, CUSTOMER_TRUSTED,
-    DIRECT_IDENTIFIERS, MACHINE_LEARNING_CURATED, STEP_TRAINER_TRUSTED, UNIQUE_KEYS, ZONE_OF_TABLE,
+    ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, AUDITED_TABLES, CURATED, CUSTOMER_CURATED,
+    CUSTOMER_LANDING, CUSTOMER_TRUSTED, DIRECT_IDENTIFIERS, LANDING, LANDING_QUARANTINE,
+    MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, STEP_TRAINER_LANDING, STEP_TRAINER_TRUSTED,
+    UNIQUE_KEYS, ZONE_OF_TABLE,
 )
 from stedi_assets.lake import spark_uri
 from stedi_assets.metadata import MASKED
@@ -28,6 +31,10 @@ CONSENT = "consent"
 NO_DUPLICATE_KEYS = "no_duplicate_keys"
 SAME_CUSTOMER_PAIRS = "same_customer_pairs"
 NO_DIRECT_IDENTIFIERS = "no_direct_identifiers"
+ROW_ACCOUNTING = "row_accounting"
+REQUIRED_FIELDS_PRESENT = "required_fields_present"
+SCHEMA_DRIFT = "schema_drift"
+WARNINGS = frozenset({SCHEMA_DRIFT})  # reported, never blocking
 
 SAMPLE_SIZE = 5
 
@@ -67,16 +74,46 @@ DESCRIPTIONS = {
     "string column.",
     SAME_CUSTOMER_PAIRS: "Every row pairs a Step Trainer reading with a phone reading of the "
     "device's owner, never of somebody else.",
+    ROW_ACCOUNTING: "Every landing row of the source is accounted for: read = valid + "
+    "quarantined, valid = kept + excluded for no consent + orphans + duplicates.",
+    REQUIRED_FIELDS_PRESENT: "No landing file lost a required field in all of its records "
+    f"(files of at least {quality.DRIFT_MIN_RECORDS} records).",
+    SCHEMA_DRIFT: "Fields the contract does not know, counted per name (a warning).",
+}
+
+# Which source's row accounting each trusted table closes.
+ACCOUNTED_SOURCE = {
+    CUSTOMER_TRUSTED: CUSTOMER_LANDING,
+    ACCELEROMETER_TRUSTED: ACCELEROMETER_LANDING,
+    STEP_TRAINER_TRUSTED: STEP_TRAINER_LANDING,
 }
 
 
 def check_names(table: str) -> list[str]:
+    if ZONE_OF_TABLE[table] == LANDING:
+        return [REQUIRED_FIELDS_PRESENT, SCHEMA_DRIFT]
     names = [CONSENT, NO_DUPLICATE_KEYS]
+    if table in ACCOUNTED_SOURCE:
+        names.append(ROW_ACCOUNTING)
     if ZONE_OF_TABLE[table] == CURATED:
         names.append(NO_DIRECT_IDENTIFIERS)
     if table == MACHINE_LEARNING_CURATED:
         names.append(SAME_CUSTOMER_PAIRS)
     return names
+
+
+def check_inputs(table: str) -> list[str]:
+    """The tables a table's checks compare it with (the published versions)."""
+    if ZONE_OF_TABLE[table] == LANDING:
+        return []
+    inputs = [CUSTOMER_LANDING]
+    if table in ACCOUNTED_SOURCE:
+        inputs += [ACCOUNTED_SOURCE[table], LANDING_QUARANTINE]
+    if table in (STEP_TRAINER_TRUSTED, MACHINE_LEARNING_CURATED):
+        inputs.append(CUSTOMER_CURATED)
+    if table == MACHINE_LEARNING_CURATED:
+        inputs.append(ACCELEROMETER_TRUSTED)
+    return list(dict.fromkeys(inputs))
 
 
 def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy) -> AssetCheckResult:
@@ -115,11 +152,46 @@ def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, __) -> AssetCheck
     )
 
 
+def row_accounting(table: str, rows: DataFrame, inputs: dict,
+                   privacy: PrivacyPolicy) -> AssetCheckResult:
+    key, mode = privacy.pseudonym_key, privacy.consent_mode
+    quarantine = inputs[LANDING_QUARANTINE]
+    if table == CUSTOMER_TRUSTED:
+        terms = accounting.customer_terms(inputs[CUSTOMER_LANDING], quarantine, rows, key)
+    elif table == ACCELEROMETER_TRUSTED:
+        terms = accounting.accelerometer_terms(inputs[ACCELEROMETER_LANDING], quarantine,
+                                               inputs[CUSTOMER_LANDING], rows, key, mode)
+    else:
+        terms = accounting.step_trainer_terms(inputs[STEP_TRAINER_LANDING], quarantine,
+                                              inputs[CUSTOMER_LANDING], inputs[CUSTOMER_CURATED],
+                                              rows, key, mode)
+    problems = accounting.balance_problems(terms)
+    return AssetCheckResult(passed=not problems, metadata={
+        "source": SOURCE_BY_TABLE[ACCOUNTED_SOURCE[table]].name, **terms,
+        "problems": MetadataValue.json(problems), "consent_mode": mode})
+
+
+def required_fields_present(table: str, rows: DataFrame, *_) -> AssetCheckResult:
+    source = SOURCE_BY_TABLE[table]
+    return violation_result(quality.fields_missing_from_whole_files(rows, source),
+                            ["source_file", "field", "records"])
+
+
+def schema_drift(_: str, rows: DataFrame, *__) -> AssetCheckResult:
+    counts = {row["field"]: row["records"] for row in quality.unknown_field_counts(rows).collect()}
+    return AssetCheckResult(passed=not counts, severity=AssetCheckSeverity.WARN,
+                            metadata={"unknown_fields": MetadataValue.json(counts),
+                                      "records_with_unknown_fields": sum(counts.values())})
+
+
 EVALUATE = {
     CONSENT: consent,
     NO_DUPLICATE_KEYS: no_duplicate_keys,
     NO_DIRECT_IDENTIFIERS: no_direct_identifiers,
     SAME_CUSTOMER_PAIRS: same_customer_pairs,
+    ROW_ACCOUNTING: row_accounting,
+    REQUIRED_FIELDS_PRESENT: required_fields_present,
+    SCHEMA_DRIFT: schema_drift,
 }
 
 
@@ -144,7 +216,7 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     outcome = {"checked_location": MetadataValue.path(version.data_location)}
     if staged is None:
         outcome["published_version"] = f"{version.version} (already published)"
-    elif all(result.passed for _, result in results):
+    elif all(result.passed for name, result in results if name not in WARNINGS):
         outcome["published_version"] = lake.publish(staged).version
     else:
         published = lake.published(table)
@@ -153,40 +225,25 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
             " the checked version stays at checked_location for inspection)")
     for name, result in results:
         yield AssetCheckResult(asset_key=AssetKey(table), check_name=name, passed=result.passed,
-                               metadata={**result.metadata, **outcome})
+                               severity=result.severity, metadata={**result.metadata, **outcome})
 
 
 def table_checks(table: str) -> AssetChecksDefinition:
-    """One step per table that evaluates all of its blocking checks, then publishes it."""
-    inputs = [CUSTOMER_LANDING]
-    if table == MACHINE_LEARNING_CURATED:
-        inputs += [CUSTOMER_CURATED, ACCELEROMETER_TRUSTED]
+    """One step per table that evaluates all of its checks, then publishes it."""
+    inputs = check_inputs(table)
     specs = [
-        AssetCheckSpec(name, asset=table, blocking=True, description=DESCRIPTIONS[name],
-                       additional_deps=inputs)
+        AssetCheckSpec(name, asset=table, blocking=name not in WARNINGS,
+                       description=DESCRIPTIONS[name], additional_deps=inputs)
         for name in check_names(table)
     ]
-    ins = {name: AssetIn(name) for name in inputs}
-    if table != MACHINE_LEARNING_CURATED:
-        @multi_asset_check(name=f"{table}_checks", specs=specs, ins=ins)
-        def _checks(context: AssetCheckExecutionContext, customer_landing: DataFrame,
-                    privacy: PrivacyPolicy, lakehouse: LakehouseResource,
-                    pyspark: LazyPySparkResource):
-            yield from audit(context, table, {CUSTOMER_LANDING: customer_landing}, privacy,
-                             lakehouse, pyspark.spark_session)
 
-        return _checks
+    @multi_asset_check(name=f"{table}_checks", specs=specs,
+                       ins={name: AssetIn(name) for name in inputs})
+    def _checks(context: AssetCheckExecutionContext, privacy: PrivacyPolicy,
+                lakehouse: LakehouseResource, pyspark: LazyPySparkResource, **tables: DataFrame):
+        yield from audit(context, table, tables, privacy, lakehouse, pyspark.spark_session)
 
-    @multi_asset_check(name=f"{table}_checks", specs=specs, ins=ins)
-    def _ml_checks(context: AssetCheckExecutionContext, customer_landing: DataFrame,
-                   customer_curated: DataFrame, accelerometer_trusted: DataFrame,
-                   privacy: PrivacyPolicy, lakehouse: LakehouseResource,
-                   pyspark: LazyPySparkResource):
-        inputs = {CUSTOMER_LANDING: customer_landing, CUSTOMER_CURATED: customer_curated,
-                  ACCELEROMETER_TRUSTED: accelerometer_trusted}
-        yield from audit(context, table, inputs, privacy, lakehouse, pyspark.spark_session)
-
-    return _ml_checks
+    return _checks
 
 
-all_checks = [table_checks(table) for table in OWNER_AND_TIME]
+all_checks = [table_checks(table) for table in sorted(AUDITED_TABLES)]

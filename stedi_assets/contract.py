@@ -28,9 +28,9 @@ ZONE_OF_TABLE = {
     MACHINE_LEARNING_CURATED: CURATED,
 }
 
-# Published only when their blocking checks pass (write-audit-publish); the landing tables
-# and the quarantine have no checks and are published as soon as they are written.
-AUDITED_TABLES = frozenset(t for t, zone in ZONE_OF_TABLE.items() if zone in (TRUSTED, CURATED))
+# Published only when their blocking checks pass (write-audit-publish); the quarantine has
+# no checks and is published as soon as it is written.
+AUDITED_TABLES = frozenset(t for t in ZONE_OF_TABLE if t != LANDING_QUARANTINE)
 
 # Keys that must be unique in each published table (the dedup checks).
 UNIQUE_KEYS = {

@@ -9,13 +9,14 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.contract import DIRECT_IDENTIFIERS
+from stedi_assets.contract import DIRECT_IDENTIFIERS, Source
 from stedi_assets.transforms import (
     CONSENT_DATE,
     consents_to_research,
     device_owners,
     latest_customer_records,
 )
+from stedi_assets.validation import NOT_AN_OBJECT, missing_reason
 
 EMAIL_LIKE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
@@ -99,3 +100,29 @@ def email_like_values(table: DataFrame) -> DataFrame:
         has_at = F.col(name).contains("@")
         looks_like_email = looks_like_email | F.coalesce(has_at & F.col(name).rlike(EMAIL_LIKE), F.lit(False))
     return table.where(looks_like_email)
+
+
+# Below this many records, a file without some field is a few bad records, not a changed feed.
+DRIFT_MIN_RECORDS = 10
+
+
+def unknown_field_counts(landing: DataFrame) -> DataFrame:
+    """(field, records): how many records carry each field the contract does not know."""
+    return (landing.select(F.explode("unknown_fields").alias("field"))
+            .groupBy("field").agg(F.count(F.lit(1)).alias("records")))
+
+
+def fields_missing_from_whole_files(landing: DataFrame, source: Source) -> DataFrame:
+    """(source_file, field, records): a required field missing from every JSON record of a
+    file with at least DRIFT_MIN_RECORDS of them: the feed changed, not a few records."""
+    objects = landing.where(~F.array_contains("invalid_reasons", NOT_AN_OBJECT))
+    required = [field for field in source.fields if field.required]
+    per_file = objects.groupBy("source_file").agg(
+        F.count(F.lit(1)).alias("records"),
+        *(F.count(F.when(F.array_contains("invalid_reasons", missing_reason(field)), 1))
+          .alias(field.name) for field in required),
+    )
+    per_field = per_file.unpivot(["source_file", "records"], [f.name for f in required],
+                                 "field", "missing")
+    whole_file = (F.col("records") >= DRIFT_MIN_RECORDS) & (F.col("missing") == F.col("records"))
+    return per_field.where(whole_file).select("source_file", "field", "records")

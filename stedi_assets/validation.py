@@ -13,6 +13,11 @@ from pyspark.sql import functions as F
 from stedi_assets.contract import LANDING_FILE_SUFFIXES, Field, Source
 
 NOT_AN_OBJECT = "line is not a JSON object"
+
+
+def missing_reason(field: Field) -> str:
+    return f"{field.name}: required but missing"
+
 _LONG_LIMIT = 9.2e18  # a little under 2**63: larger integers do not fit an epoch column
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE")
@@ -162,7 +167,7 @@ def _reason(field: Field, index: int) -> Column:
         (present & F.col(f"_wrong{index}").isNotNull(), F.col(f"_wrong{index}")),
     ]
     if field.required:
-        problems.append((~present | typed.isNull(), F.lit(f"{field.name}: required but missing")))
+        problems.append((~present | typed.isNull(), F.lit(missing_reason(field))))
     if field.kind == "email":
         problems.append((~typed.contains("@"), F.lit(f"{field.name}: not an e-mail address (no @)")))
     reason = F.lit(None).cast("string")

@@ -15,11 +15,13 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.checks import (
-    CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, OWNER_AND_TIME, SAME_CUSTOMER_PAIRS,
+    ACCOUNTED_SOURCE, CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, OWNER_AND_TIME,
+    REQUIRED_FIELDS_PRESENT, ROW_ACCOUNTING, SAME_CUSTOMER_PAIRS, SCHEMA_DRIFT,
 )
 from stedi_assets.contract import (
-    CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, UNIQUE_KEYS,
+    CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, UNIQUE_KEYS,
 )
+from stedi_assets.validation import missing_reason
 from stedi_assets.definitions import build_definitions
 from stedi_assets.resources import LakeIOManager, build_resources
 from stedi_assets.settings import load_settings
@@ -43,6 +45,15 @@ def pair_with_a_reading_the_owner_never_sent(df: DataFrame) -> DataFrame:
     return df.unionByName(df.limit(1).withColumn("x", F.col("x") + 1000))
 
 
+def lose_a_row(df: DataFrame) -> DataFrame:
+    return df.exceptAll(df.limit(1))
+
+
+def lose_a_required_field(table: str):
+    field = next(f for f in SOURCE_BY_TABLE[table].fields if f.required)
+    return lambda df: df.withColumn("invalid_reasons", F.array(F.lit(missing_reason(field))))
+
+
 TAMPERS = {}
 CASES = []
 for table in OWNER_AND_TIME:
@@ -56,6 +67,13 @@ for table in (CUSTOMER_CURATED, MACHINE_LEARNING_CURATED):
     CASES.append((table, NO_DIRECT_IDENTIFIERS))
 TAMPERS[f"{MACHINE_LEARNING_CURATED}:{SAME_CUSTOMER_PAIRS}"] = pair_with_a_reading_the_owner_never_sent
 CASES.append((MACHINE_LEARNING_CURATED, SAME_CUSTOMER_PAIRS))
+for table in ACCOUNTED_SOURCE:
+    TAMPERS[f"{table}:{ROW_ACCOUNTING}"] = lose_a_row
+    CASES.append((table, ROW_ACCOUNTING))
+for table in SOURCE_BY_TABLE:
+    TAMPERS[f"{table}:{REQUIRED_FIELDS_PRESENT}"] = lose_a_required_field(table)
+    CASES.append((table, REQUIRED_FIELDS_PRESENT))
+WARNING_CASES = [(table, SCHEMA_DRIFT) for table in SOURCE_BY_TABLE]
 
 
 class TamperingLakeIOManager(LakeIOManager):
@@ -69,7 +87,8 @@ class TamperingLakeIOManager(LakeIOManager):
 
 
 def test_every_check_has_a_failing_case():
-    assert {(key.asset_key.path[-1], key.name) for key in check_keys()} == set(CASES)
+    assert {(key.asset_key.path[-1], key.name) for key in check_keys()} == set(
+        CASES + WARNING_CASES)
 
 
 def descendants(table: str) -> set[str]:
@@ -131,3 +150,31 @@ def test_check_fails_blocks_downstream_and_publishes_nothing(
     assert checked != before[table][2]
     assert (Path(checked) / "_stedi_version.json").is_file()
     assert failed.metadata["published_version"].value.startswith(f"unchanged: {before[table][0]}")
+
+
+class DriftingLakeIOManager(LakeIOManager):
+    """A feed that started sending a field the contract does not know."""
+
+    def handle_output(self, context, obj):
+        if context.asset_key.path[-1] in SOURCE_BY_TABLE:
+            obj = obj.withColumn("unknown_fields", F.array(F.lit("favouriteColour")))
+        super().handle_output(context, obj)
+
+
+def test_schema_drift_warns_without_blocking(small_landing, published_lake):
+    resources = build_resources(pipeline_settings(small_landing, published_lake))
+    io_manager = DriftingLakeIOManager(pyspark=resources["pyspark"],
+                                       lakehouse=resources["lakehouse"])
+    before = published_state(small_landing, published_lake)
+    result = run_pipeline(small_landing, published_lake, io_manager=io_manager)
+
+    assert result.success
+    drift = [e for e in result.get_asset_check_evaluations() if e.check_name == SCHEMA_DRIFT]
+    assert {e.asset_key.path[-1] for e in drift} == set(SOURCE_BY_TABLE)
+    for evaluation in drift:
+        assert evaluation.passed is False
+        assert evaluation.severity.value == "WARN"
+        assert evaluation.metadata["unknown_fields"].value == {
+            "favouriteColour": before[evaluation.asset_key.path[-1]][1]}
+    after = published_state(small_landing, published_lake)
+    assert all(after[table][0] != before[table][0] for table in SOURCE_BY_TABLE)

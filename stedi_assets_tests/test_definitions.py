@@ -3,7 +3,10 @@
 from dagster import AssetKey, Definitions
 
 import stedi_assets
-from stedi_assets.checks import CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, SAME_CUSTOMER_PAIRS
+from stedi_assets.checks import (
+    CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, REQUIRED_FIELDS_PRESENT, ROW_ACCOUNTING,
+    SAME_CUSTOMER_PAIRS, SCHEMA_DRIFT,
+)
 from stedi_assets.contract import CURATED, TRUSTED, ZONE_OF_TABLE
 from stedi_assets_tests.conftest import check_keys
 
@@ -31,4 +34,13 @@ def test_trusted_and_curated_tables_have_blocking_consent_and_dedup_checks():
             assert (table, NO_DIRECT_IDENTIFIERS) in checks
     assert ("machine_learning_curated", SAME_CUSTOMER_PAIRS) in checks
     graph = stedi_assets.defs.resolve_asset_graph()
-    assert all(graph.get_check_spec(key).blocking for key in check_keys())
+    for key in check_keys():
+        assert graph.get_check_spec(key).blocking == (key.name != SCHEMA_DRIFT)
+
+
+def test_landing_tables_check_required_fields_and_report_drift():
+    checks = {(key.asset_key.path[-1], key.name) for key in check_keys()}
+    for table in ("customer_landing", "accelerometer_landing", "step_trainer_landing"):
+        assert {(table, REQUIRED_FIELDS_PRESENT), (table, SCHEMA_DRIFT)} <= checks
+    for table in ("customer_trusted", "accelerometer_trusted", "step_trainer_trusted"):
+        assert (table, ROW_ACCOUNTING) in checks
