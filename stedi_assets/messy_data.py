@@ -165,6 +165,8 @@ def _tricky_customers(feeds: _MessyFeeds) -> None:
     spelled = feeds.person("at_registration")
     feeds.add({**spelled, "email": f"  {spelled['email'].upper()} ",
                "serialNumber": f" {spelled['serialNumber'].upper()}  "})
+    feeds.add({**spelled, "email": f"\t{spelled['email']}\u00a0",
+               "lastUpdateDate": spelled["lastUpdateDate"] + 1})
     # A later record that is invalid (non-integral lastUpdateDate) cannot withdraw consent.
     kept = feeds.person("at_registration")
     feeds.add(kept)
@@ -260,6 +262,12 @@ def _invalid_records(feeds: _MessyFeeds) -> None:
         '"just a string"',
         "null",
         "42",
+        _line(template).replace('"', "'"),  # single quotes are not JSON
+        _line(template) + _line(template, email="second@stedi.test"),  # two objects, one line
+        _line(template) + " and then some",
+        # Bytes that are not UTF-8 inside a value (written through surrogateescape).
+        _line(template, customerName=_Raw('"Ann\udcff\udcfeLee"')),
+        _line(template, registrationDate=_Raw(f"{template['registrationDate']}.000000000009")),
     ]
     user, at = template["email"], template["registrationDate"] + 5_000
     good = {"user": user, "timestamp": at, "x": 1.0, "y": 2.0, "z": 3.0}
@@ -291,6 +299,9 @@ def _invalid_records(feeds: _MessyFeeds) -> None:
         "[1655564376361, 1.0, 2.0, 3.0]",
         "3.14",
         "true",
+        _line(good, user="\t"),
+        _line(good, timestamp=_Raw(f"{at}0001e-4")),  # a fraction a double would round away
+        _line(good) + "]",
     ]
     serial = template["serialNumber"]
     step = {"sensorReadingTime": at, "serialNumber": serial, "distanceFromObject": 250}
@@ -313,6 +324,9 @@ def _invalid_records(feeds: _MessyFeeds) -> None:
         _line(step, serialNumber=7, distanceFromObject=_Raw("1.5"), sensorReadingTime=_DROP),
         "[]",
         '"step"',
+        _line(step, sensorReadingTime=_Raw(f"{at}.00000000001")),
+        _line(step, distanceFromObject=_Raw("250.000000000000000000000000000000000001")),
+        _line(step) + "}",
     ]
     feeds.customer += bad_customers
     feeds.accelerometer += bad_readings
@@ -331,6 +345,11 @@ _MESSY_FILES = {
 }
 
 
+def _encoded(text: str) -> bytes:
+    """UTF-8, except that lone surrogates U+DC80..U+DCFF stand for invalid bytes."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _write_messy(root: Path, rng: random.Random, feeds: _MessyFeeds) -> None:
     for source, files in _MESSY_FILES.items():
         lines = list(getattr(feeds, source))
@@ -340,8 +359,8 @@ def _write_messy(root: Path, rng: random.Random, feeds: _MessyFeeds) -> None:
             last = len(lines) if number == len(files) - 1 else first + round(share * len(lines))
             chunk = lines[first:last]
             first = last
-            # Blank lines are not records (docs/decisions.md): empty, spaces, a CRLF pair.
-            for blank in ("", "   ", ""):
+            # Blank lines are not records (docs/decisions.md): empty, spaces, tabs, CRLF, NBSP.
+            for blank in ("", "   ", "", "\t", " \u00a0"):
                 chunk.insert(rng.randrange(len(chunk) + 1), blank)
             newline = "\r\n" if number == 1 else "\n"
             text = "".join(line + newline for line in chunk)
@@ -350,8 +369,12 @@ def _write_messy(root: Path, rng: random.Random, feeds: _MessyFeeds) -> None:
             text += whole[:len(whole) // 2]
             path = root / source / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            data = text.encode("utf-8")
+            data = _encoded(text)
             path.write_bytes(gzip.compress(data, mtime=0) if name.endswith(".gz") else data)
         # Not landing files: ignored (the contract names the suffixes).
-        (root / source / "README.txt").write_text(lines[0] + "\n", encoding="utf-8")
+        (root / source / "README.txt").write_bytes(_encoded(lines[0] + "\n"))
         (root / source / "empty.json").write_bytes(b"")
+        # Hidden from Spark (Hadoop's temporary and marker files): not read, reported.
+        (root / source / "_in_progress").mkdir()
+        (root / source / "_in_progress" / f"{source}-0004.json").write_bytes(_encoded(lines[1] + "\n"))
+        (root / source / f".{source}-0005.json").write_bytes(_encoded(lines[2] + "\n"))

@@ -11,7 +11,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from stedi_assets.pseudonym import customer_id
-from stedi_assets.validation import valid_records
+from stedi_assets.validation import stripped, valid_records
 
 CONSENT_DATE = "share_with_research_as_of_date"
 
@@ -33,7 +33,7 @@ MACHINE_LEARNING_CURATED_COLUMNS = (
 
 def normalised(column: str) -> Column:
     """Emails and serial numbers compare trimmed and lower-cased (contract)."""
-    return F.lower(F.trim(F.col(column)))
+    return F.lower(stripped(F.col(column)))
 
 
 def consents_to_research() -> Column:

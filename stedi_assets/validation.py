@@ -13,10 +13,22 @@ from pyspark.sql import functions as F
 from stedi_assets.contract import LANDING_FILE_SUFFIXES, Field, Source
 
 NOT_AN_OBJECT = "line is not a JSON object"
+NOT_UTF8 = "line is not valid UTF-8"
 
 
 def missing_reason(field: Field) -> str:
     return f"{field.name}: required but missing"
+
+
+def stripped(column: Column) -> Column:
+    """`column` without leading and trailing whitespace of any kind (Spark's trim() removes
+    spaces only, so a tab or a no-break space would make a different e-mail)."""
+    return F.regexp_replace(column, r"(?U)^\s+|\s+$", "")
+
+
+def _is_blank(column: Column) -> Column:
+    return ~column.rlike(r"(?U)\S")
+
 
 _LONG_LIMIT = 9.2e18  # a little under 2**63: larger integers do not fit an epoch column
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
@@ -36,7 +48,7 @@ def read_landing_lines(spark: SparkSession, source_uri: str) -> DataFrame:
     return lines.select(
         source_file.alias("source_file"),
         F.col("value").alias("raw_line"),
-    ).where(F.trim(F.col("raw_line")) != "")
+    ).where(~_is_blank(F.col("raw_line")))
 
 
 def validate(lines: DataFrame, source: Source) -> DataFrame:
@@ -44,8 +56,18 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
     records only, `raw_line`."""
     # Built in stages, each naming what the next one reuses: Spark keeps an expensive
     # expression that is referenced more than once as one column instead of repeating it.
-    fields = F.from_json(F.col("raw_line"), "map<string,variant>")
-    parsed = lines.select("source_file", "raw_line", fields.alias("_fields"))
+    # Spark's parser stops after the first value, so a line that is more than one object is
+    # told apart separately; it would also accept single quotes and invalid UTF-8 unasked.
+    raw = F.col("raw_line")
+    fields = F.from_json(raw, "map<string,variant>", {"allowSingleQuotes": "false"})
+    line_problem = (
+        F.when(fields.isNull() | ~_is_one_value(raw), F.lit(NOT_AN_OBJECT))
+        .when(~F.is_valid_utf8(raw), F.lit(NOT_UTF8))
+    )
+    parsed = lines.select(
+        "source_file", F.make_valid_utf8(raw).alias("raw_line"),
+        F.when(line_problem.isNull(), fields).alias("_fields"), line_problem.alias("_line_problem"),
+    )
     matches = parsed.select("*", *(
         _matches(F.col("_fields"), field).alias(f"_matches{index}")
         for index, field in enumerate(source.fields)
@@ -73,9 +95,9 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
         for index, field in enumerate(source.fields)
     ))
     reasons = [_reason(field, index) for index, field in enumerate(source.fields)]
-    is_object = F.col("_fields").isNotNull()
     invalid_reasons = F.when(
-        is_object, F.array_compact(F.array(*reasons))).otherwise(F.array(F.lit(NOT_AN_OBJECT)))
+        F.col("_line_problem").isNull(), F.array_compact(F.array(*reasons))
+    ).otherwise(F.array(F.col("_line_problem")))
     known = [field.name.lower() for field in source.fields]
     unknown_fields = F.coalesce(
         F.filter(F.map_keys("_fields"), lambda key: ~F.lower(key).isin(known)),
@@ -92,6 +114,19 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
         "source_file", F.when(~is_valid, F.col("raw_line")).alias("raw_line"),
         *(field.column for field in source.fields), "invalid_reasons", "unknown_fields",
     )
+
+
+_NON_NUMBERS = r"[+-]?(NaN|Infinity|INF)"  # JSON has none; Spark's reader takes them
+
+
+def _is_one_value(raw: Column) -> Column:
+    """The line holds one JSON value and nothing after it. Spark's JSON functions all stop
+    after the first value, so the line is parsed inside an array and inside an object: any
+    text after the value breaks at least one of the two."""
+    tokens = F.regexp_replace(raw, _NON_NUMBERS, "0")  # the strict parser here refuses NaN
+    in_array = F.json_array_length(F.concat(F.lit("["), tokens, F.lit("]"))) == 1
+    in_object = F.json_object_keys(F.concat(F.lit('{"v":'), tokens, F.lit("}"))).isNotNull()
+    return F.coalesce(in_array & in_object, F.lit(False))
 
 
 def _matches(fields: Column, field: Field) -> Column:
@@ -112,20 +147,45 @@ def _numbers(field: Field, index: int) -> list[Column]:
     if field.kind in _INTEGER_KINDS:
         decimal = F.when(kind.startswith("DECIMAL"), F.try_variant_get(value, "$", "decimal(38,10)"))
         columns.append(decimal.alias(f"_decimal{index}"))
+        columns.append(_number_text(field, value, kind).alias(f"_text{index}"))
     return columns
+
+
+def _number_text(field: Field, value: Column, kind: Column) -> Column:
+    """The number as written, where its value alone cannot say whether it is whole: a decimal
+    keeps its digits; a double (exponent form, over 38 digits) has rounded them, so its text
+    is taken from the line when the field's name occurs there exactly once."""
+    written = F.regexp_extract_all(
+        F.col("raw_line"), F.lit(rf'"(?i:{field.name})"\s*:\s*(-?[0-9][0-9.eE+-]*)'), 1)
+    return (
+        F.when(kind.startswith("DECIMAL"), F.try_variant_get(value, "$", "string"))
+        .when(kind.isin(*_FLOAT_TYPES) & (F.size(written) == 1), F.get(written, 0))
+    )
+
+
+def _is_whole_text(text: Column) -> Column:
+    """A number's text (digits, fraction, exponent) denotes a whole number, exactly."""
+    fraction = F.regexp_extract(text, r"\.(\d+)", 1)
+    digits = F.concat(F.regexp_extract(text, r"^-?(\d*)", 1), fraction)
+    significant = F.regexp_replace(digits, "0+$", "")
+    exponent_text = F.regexp_extract(text, r"[eE]([+-]?\d+)$", 1)
+    exponent = F.when(exponent_text == "", 0).otherwise(exponent_text.try_cast("bigint"))
+    trailing_zeros = F.length(digits) - F.length(significant)
+    return (significant == "") | (exponent - F.length(fraction) + trailing_zeros >= 0)
 
 
 def _typed(field: Field, index: int) -> Column:
     value, kind = F.col(f"_value{index}"), F.col(f"_kind{index}")
     if field.kind in ("string", "email"):
         text = F.when(kind == "STRING", F.try_variant_get(value, "$", "string"))
-        typed = F.when(F.trim(text) != "", text)
+        typed = F.when(~_is_blank(text), text)
     elif field.kind == "number":
         double = F.col(f"_double{index}")
         finite = double.isNotNull() & ~F.isnan(double) & (F.abs(double) < float("inf"))
         typed = F.when(_is_number(kind) & finite, double)
     else:
-        typed = _whole_number(value, kind, F.col(f"_decimal{index}"), F.col(f"_double{index}"))
+        typed = _whole_number(value, kind, F.col(f"_decimal{index}"), F.col(f"_double{index}"),
+                              F.col(f"_text{index}"))
     present = value.isNotNull() & (kind != "VOID")
     return F.when(present, typed)
 
@@ -134,9 +194,12 @@ def _is_number(kind: Column) -> Column:
     return kind.isin(*_INTEGER_TYPES, *_FLOAT_TYPES) | kind.startswith("DECIMAL")
 
 
-def _whole_number(value: Column, kind: Column, decimal: Column, double: Column) -> Column:
-    whole_decimal = (decimal == F.floor(decimal)) & (F.abs(decimal) < _LONG_LIMIT)
-    whole_double = (~F.isnan(double)) & (F.abs(double) < _LONG_LIMIT) & (double == F.floor(double))
+def _whole_number(value: Column, kind: Column, decimal: Column, double: Column,
+                  text: Column) -> Column:
+    written_whole = F.coalesce(_is_whole_text(text), F.lit(True))  # no text: the double decides
+    whole_decimal = written_whole & (F.abs(decimal) < _LONG_LIMIT)
+    whole_double = (written_whole & ~F.isnan(double) & (F.abs(double) < _LONG_LIMIT)
+                    & (double == F.floor(double)))
     return (
         F.when(kind.isin(*_INTEGER_TYPES), F.try_variant_get(value, "$", "bigint"))
         .when(kind.startswith("DECIMAL") & whole_decimal, decimal.cast("bigint"))
@@ -154,8 +217,13 @@ def _wrong_type(field: Field, index: int) -> Column:
     problem = "not a finite number" if field.kind == "number" else "not a whole number in range"
     return (
         F.when(~_is_number(kind), F.concat(F.lit(f"{name}: expected {expected}, got "), F.lower(kind)))
-        .when(typed.isNull(), F.concat(F.lit(f"{name}: {problem} ("), F.to_json(value), F.lit(")")))
+        .when(typed.isNull(), F.concat(F.lit(f"{name}: {problem} ("), _written(field, index), F.lit(")")))
     )
+
+
+def _written(field: Field, index: int) -> Column:
+    value = F.to_json(F.col(f"_value{index}"))
+    return F.coalesce(F.col(f"_text{index}"), value) if field.kind in _INTEGER_KINDS else value
 
 
 def _reason(field: Field, index: int) -> Column:

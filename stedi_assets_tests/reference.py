@@ -66,6 +66,7 @@ TABLES = ("customer_landing", "accelerometer_landing", "step_trainer_landing",
 
 # Categories of quarantine reasons: at most one per invalid field, the first that applies.
 NOT_AN_OBJECT = "line is not a JSON object"
+NOT_UTF8 = "line is not valid UTF-8"
 DUPLICATE = "appears more than once"
 EXPECTED_STRING = "expected a string"
 EXPECTED_NUMBER = "expected a number"
@@ -74,7 +75,7 @@ NOT_FINITE = "not a finite number"
 NOT_WHOLE = "not a whole number in range"
 MISSING = "required but missing"
 NOT_AN_EMAIL = "not an e-mail address"
-CATEGORIES = (NOT_AN_OBJECT, DUPLICATE, EXPECTED_STRING, EXPECTED_NUMBER, EXPECTED_INTEGER,
+CATEGORIES = (NOT_AN_OBJECT, NOT_UTF8, DUPLICATE, EXPECTED_STRING, EXPECTED_NUMBER, EXPECTED_INTEGER,
               NOT_FINITE, NOT_WHOLE, MISSING, NOT_AN_EMAIL)
 LINE = ""  # the "field" of a reason about the whole line
 
@@ -86,8 +87,8 @@ TERMS = ("read", "valid", "quarantined", "kept", "excluded_no_consent", "exclude
 
 def categorise(reason: str) -> tuple[str, str]:
     """(field, category) of a reason text such as "x: expected a number, got string"."""
-    if reason == NOT_AN_OBJECT:
-        return LINE, NOT_AN_OBJECT
+    if reason in (NOT_AN_OBJECT, NOT_UTF8):
+        return LINE, reason
     name, _, problem = reason.partition(": ")
     for category in CATEGORIES:
         if problem.startswith(category):
@@ -99,21 +100,41 @@ def categorise(reason: str) -> tuple[str, str]:
 
 
 def landing_files(root: Path, source: str) -> list[Path]:
+    """Files with a landing suffix, except hidden ones: a name on the path below the source
+    folder starts with _ or . (docs/decisions.md)."""
     folder = Path(root) / source
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES)
+                  and not any(part.startswith(("_", ".")) for part in p.relative_to(folder).parts))
+
+
+def hidden_landing_files(root: Path, source: str) -> list[Path]:
+    folder = Path(root) / source
+    every = {p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES)}
+    return sorted(every - set(landing_files(root, source)))
 
 
 def landing_lines(root: Path, source: str) -> list[tuple[str, str]]:
-    """(file, line) of every non-blank line: blank lines are not records (docs/decisions.md).
+    """(file, line, whether it is valid UTF-8) of every non-blank line: blank lines are not
+    records (docs/decisions.md). Invalid UTF-8 is decoded with U+FFFD.
     JSON Lines separate records with \\n; a \\r before it is whitespace."""
     lines = []
     for path in landing_files(root, source):
         data = path.read_bytes()
         if path.name.endswith(".gz"):
             data = gzip.decompress(data)
-        lines += [(str(path), line) for line in data.decode("utf-8").split("\n")
-                  if line.strip()]
+        for raw in data.split(b"\n"):
+            line = raw.decode("utf-8", "replace")
+            if line.strip():
+                lines.append((str(path), line, _is_utf8(raw)))
     return lines
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class _Object(list):
@@ -192,11 +213,14 @@ class Record:
         return not self.reasons
 
 
-def validate(source: str, file: str, line: str) -> Record:
+def validate(source: str, file: str, line: str, utf8: bool = True) -> Record:
     record = Record(source, file, line)
     parsed = parse(line)
     if not isinstance(parsed, _Object):
         record.reasons.append((LINE, NOT_AN_OBJECT))
+        return record
+    if not utf8:  # an object, but with bytes that are not text
+        record.reasons.append((LINE, NOT_UTF8))
         return record
     by_name = defaultdict(list)
     for name, value in parsed:
@@ -267,7 +291,7 @@ def expected(root: Path, consent_mode: str = "any") -> Expected:
     if consent_mode not in CONSENT_MODES:
         raise ValueError(f"consent mode {consent_mode!r}")
     as_of_date = consent_mode == "as_of_date"
-    records = {source: [validate(source, file, line) for file, line in landing_lines(root, source)]
+    records = {source: [validate(source, *line) for line in landing_lines(root, source)]
                for source in SOURCES}
     valid = {source: [r.values for r in records[source] if r.valid] for source in SOURCES}
 

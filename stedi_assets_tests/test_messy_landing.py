@@ -102,11 +102,14 @@ def test_the_messy_landing_has_every_kind_of_defect(messy_landing):
     assert any('"timestamp"' in line for line in lines)
     assert any(re.search(r"\d{13}\.0+[,}]", line) for line in lines)  # integral float epochs
     assert any(re.search(r"\d{13}\.\d*[1-9]", line) for line in lines)  # non-integral ones
+    assert any("\ufffd" in line for line in lines)  # bytes that are not UTF-8
+    assert any(line.strip(" ") and not line.strip() for line in lines)  # tabs, NBSP: blank
+    assert all(reference.hidden_landing_files(messy_landing, source) for source in reference.SOURCES)
 
 
 def _text(path) -> str:
     data = path.read_bytes()
-    return (gzip.decompress(data) if path.name.endswith(".gz") else data).decode("utf-8")
+    return (gzip.decompress(data) if path.name.endswith(".gz") else data).decode("utf-8", "replace")
 
 
 # --- The pipeline against the reference ----------------------------------------------------
@@ -154,3 +157,19 @@ def test_the_row_accounting_matches_the_reference(pipeline_run):
         assert {key: metadata[key].value for key in wanted if key in metadata} == wanted, (
             f"{table} ({mode})")
         assert evaluations[table].passed, f"{table} ({mode})"
+
+
+def test_hidden_landing_files_are_reported_as_not_read(pipeline_run, messy_landing):
+    _, result, _ = pipeline_run
+    reported = {
+        event.asset_key.path[-1]: event.step_materialization_data.materialization.metadata[
+            "files_not_read"].value
+        for event in result.get_asset_materialization_events()
+        if "files_not_read" in event.step_materialization_data.materialization.metadata
+    }
+    assert reported == {
+        reference.LANDING_TABLE[source]: [
+            str(path) for path in reference.hidden_landing_files(messy_landing, source)]
+        for source in reference.SOURCES
+    }
+    assert all(reported.values())

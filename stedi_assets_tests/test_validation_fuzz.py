@@ -28,7 +28,7 @@ from stedi_assets.contract import (
     ACCELEROMETER, CUSTOMER, LANDING_FILE_SUFFIXES, STEP_TRAINER, Field, Source,
 )
 from stedi_assets.validation import (
-    NOT_AN_OBJECT, quarantined_records, read_landing_lines, valid_records, validate,
+    NOT_AN_OBJECT, NOT_UTF8, quarantined_records, read_landing_lines, valid_records, validate,
 )
 from stedi_assets_tests.helpers import T0
 
@@ -52,15 +52,16 @@ class Line:
     """One landing line and what validation must make of it."""
 
     raw: bytes  # never holds \r or \n: Spark's text reader splits on \n, \r\n and \r
-    expect: str  # "valid", "defect", "invalid", "not_object" or "any" (only: no crash, no loss)
+    expect: str  # "valid", "defect", "invalid", "not_object", "not_utf8" or "any" (no crash,
+    # no loss)
     field: str | None = None  # the one defective field, for "defect"
     values: tuple = ()  # (column, typed value) pairs, for "valid"
     unknown: tuple = ()  # unknown field names in line order, for "valid"
 
     def __post_init__(self):
         assert b"\r" not in self.raw and b"\n" not in self.raw, self.raw
-        # read_landing_lines skips lines that trim() to "": Spark trims spaces only.
-        assert self.raw.strip(b" "), "generated lines must not be blank"
+        # read_landing_lines skips lines of whitespace only (any kind of whitespace).
+        assert self.raw.decode("utf-8", "replace").strip(), "generated lines must not be blank"
 
 
 @dataclass(frozen=True)
@@ -198,11 +199,11 @@ OUT_OF_LONG_RANGE = [str(2**70), str(-(2**70)), str(2**63), str(-(2**63) - 1), "
 
 @st.composite
 def fractions(draw) -> str:
-    """A non-integral number with at most 9 decimals (longer ones: see the xfail tests)."""
+    """A non-integral number of up to 38 digits (the exact limit; see the probes for more)."""
     n = draw(st.integers(-(2**53), 2**53))
     if draw(st.booleans()):
         return f"{n * 10 + draw(st.integers(1, 9))}e-1"  # a non-integral float in exponent form
-    decimals = draw(st.text("0123456789", max_size=8)) + draw(st.sampled_from("123456789"))
+    decimals = draw(st.text("0123456789", max_size=20)) + draw(st.sampled_from("123456789"))
     return f"{n}.{decimals}"
 
 
@@ -282,7 +283,6 @@ def hostile_lines(draw, source: Source) -> Line:
 
 
 def _non_blank_one_line(raw: bytes) -> bool:
-    # Whitespace-only lines other than spaces are a separate question (see the xfail test).
     return b"\r" not in raw and b"\n" not in raw and raw.decode("utf-8", "replace").strip() != ""
 
 
@@ -290,7 +290,7 @@ def any_lines(source: Source):
     return st.one_of(valid_lines(source), defect_lines(source), hostile_lines(source))
 
 
-BLANK_LINES = [b"", b" ", b"    "]
+BLANK_LINES = [b"", b" ", b"    ", b"\t", b" \t \xc2\xa0"]
 LINE_ENDINGS = [b"\n", b"\r\n", b"\r"]
 
 
@@ -401,6 +401,8 @@ def check_row(source: Source, line: Line, row) -> None:
         assert reasons and all(reason.startswith(f"{line.field}:") for reason in reasons), context
     elif line.expect == "not_object":
         assert reasons == [NOT_AN_OBJECT], context
+    elif line.expect == "not_utf8":
+        assert reasons == [NOT_UTF8], context
     elif line.expect == "invalid":
         assert reasons, context
 
@@ -482,35 +484,32 @@ PROBES = {  # id -> (source, line): what the contract says of it
     "truncated": fixed(ACC, record(ACC)[:-9], "not_object"),
 }
 
-ROUNDED = ("a non-integral number with more than 10 decimals is rounded to decimal(38,10) "
-           "and accepted as whole")
-DOUBLE = ("a non-integral number read as a double (over 38 digits, or exponent form) rounds to "
-          "a whole number and is accepted")
-LENIENT = ("Spark's JSON parser accepts a line that is not one JSON object (text after it, a "
-           "second object, single quotes) and validates its first object")
-UTF8 = "invalid UTF-8 inside a string value becomes U+FFFD and the record is accepted"
-# Found by these tests and left failing: validation.py is for the lead to change.
-BUGS = {  # id -> (source, line, why it is accepted today)
-    "epoch_with_11_decimals": (*defect(STEP, "sensorReadingTime", f"{T0}.00000000001"), ROUNDED),
-    "distance_with_11_decimals": (*defect(STEP, "distanceFromObject", "2.00000000001"), ROUNDED),
-    "registration_with_12_decimals": (*defect(CUST, "registrationDate", f"{T0}.000000000009"),
-                                      ROUNDED),
-    "epoch_with_39_digits": (*defect(ACC, "timeStamp", f"{T0}.{'0' * 30}1"), DOUBLE),
-    "epoch_in_exponent_form": (*defect(ACC, "timeStamp", f"{T0}0001e-4"), DOUBLE),
-    "two_objects_on_one_line": (
-        *fixed(STEP, record(STEP) + record(STEP, serialNumber='"s2"'), "not_object"), LENIENT),
-    "text_after_the_object": (*fixed(STEP, record(STEP) + " trailing", "not_object"), LENIENT),
-    "bracket_after_the_object": (*fixed(ACC, record(ACC) + "]", "not_object"), LENIENT),
-    "single_quoted_json": (*fixed(STEP, record(STEP).replace('"', "'"), "not_object"), LENIENT),
-    "invalid_utf8_inside_a_value": (
-        *fixed(STEP, record(STEP).encode().replace(b'"s1"', b'"s\xff1"'), "invalid"), UTF8),
-}
+# Once accepted by Spark's lenient parsing and rounding; now each is quarantined.
+PROBES.update({
+    "epoch_with_11_decimals": defect(STEP, "sensorReadingTime", f"{T0}.00000000001"),
+    "distance_with_11_decimals": defect(STEP, "distanceFromObject", "2.00000000001"),
+    "registration_with_12_decimals": defect(CUST, "registrationDate", f"{T0}.000000000009"),
+    "epoch_with_39_digits": defect(ACC, "timeStamp", f"{T0}.{'0' * 30}1"),
+    "epoch_in_exponent_form": defect(ACC, "timeStamp", f"{T0}0001e-4"),
+    "whole_epoch_in_exponent_form": fixed(ACC, record(ACC, timeStamp=f"{T0}0000e-4"), "valid"),
+    "two_objects_on_one_line": fixed(STEP, record(STEP) + record(STEP, serialNumber='"s2"'),
+                                     "not_object"),
+    "text_after_the_object": fixed(STEP, record(STEP) + " trailing", "not_object"),
+    "bracket_after_the_object": fixed(ACC, record(ACC) + "]", "not_object"),
+    "brace_after_the_object": fixed(ACC, record(ACC) + "}", "not_object"),
+    "nan_after_the_object": fixed(ACC, record(ACC) + "NaN", "not_object"),
+    "spaces_after_the_object": fixed(ACC, record(ACC) + " \t ", "valid"),
+    "single_quoted_json": fixed(STEP, record(STEP).replace('"', "'"), "not_object"),
+    "invalid_utf8_inside_a_value": fixed(
+        STEP, record(STEP).encode().replace(b'"s1"', b'"s\xff1"'), "not_utf8"),
+    "tab_only_serial": defect(STEP, "serialNumber", '"\\t"'),
+})
 
 
 @pytest.fixture(scope="module")
 def probed(spark) -> dict:
     """Every fixed line, one file and one Spark job per source: id -> (source, line, row)."""
-    cases = {case: probe[:2] for case, probe in {**PROBES, **BUGS}.items()}
+    cases = dict(PROBES)
     found = {}
     for source in SOURCES:
         ids = [case for case, (of, _) in cases.items() if of is source]
@@ -528,20 +527,11 @@ def test_hostile_line_is_judged_by_the_contract(probed, case):
     check_row(*probed[case])
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=why))
-    for case, (_, _, why) in BUGS.items()
-])
-def test_bug_line_is_quarantined(probed, case):
-    check_row(*probed[case])
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "read_landing_lines skips lines that Spark's trim() empties, and trim() removes spaces "
-    "only: a line of tabs is quarantined as 'not a JSON object', a line of spaces is skipped"))
-def test_whitespace_only_line_with_a_tab_is_blank_like_a_line_of_spaces(spark):
+def test_whitespace_only_lines_are_blank_whatever_the_whitespace(spark):
     valid = Line(record(STEP).encode(), "valid")
-    run(spark, STEP, [LandingFile("tabs.json", (valid,), valid.raw + b"\n   \n\t\n \t \n")])
+    outcome = run(spark, STEP, [LandingFile("tabs.json", (valid,),
+                                            valid.raw + "\n   \n\t\n \t \n\u00a0\n".encode())])
+    assert len(outcome.pairs) == 1
 
 
 def test_truncated_gzip_file_fails_loudly_instead_of_losing_lines(spark, tmp_path):

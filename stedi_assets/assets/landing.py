@@ -1,7 +1,7 @@
 """Landing zone: the raw feeds, typed and validated, never modified."""
 
 
-from dagster import AssetsDefinition, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, asset
 from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 
@@ -21,7 +21,14 @@ def landing_asset(source: Source) -> AssetsDefinition:
         description=f"Every {source.name} landing record, typed, with the reasons it is invalid "
         "(if it is). Read with an explicit contract, never inferred.",
     )
-    def _landing(landing_zone: LandingZone, pyspark: LazyPySparkResource) -> DataFrame:
+    def _landing(context: AssetExecutionContext, landing_zone: LandingZone,
+                 pyspark: LazyPySparkResource) -> DataFrame:
+        hidden = landing_zone.hidden_files(source)
+        if hidden:
+            context.log.warning(
+                f"{source.name}: {len(hidden)} landing file(s) not read because a name on their "
+                f"path starts with _ or . (hidden from Spark); rename them: {', '.join(hidden[:5])}")
+        context.add_output_metadata({"files_not_read": MetadataValue.json(hidden)})
         lines = validation.read_landing_lines(
             pyspark.spark_session, spark_uri(landing_zone.source_uri(source))
         )

@@ -41,6 +41,14 @@ class LandingZone(ConfigurableResource):
         except OSError:  # another run got there first
             shutil.rmtree(staging, ignore_errors=True)
 
+    def hidden_files(self, source: Source) -> list[str]:
+        """Landing files Spark never reads: a name on their path starts with `_` or `.`
+        (Hadoop's mark of temporary and marker files; no setting turns it off)."""
+        on_s3 = self.uri.startswith("s3://")
+        root = f"{self.uri.rstrip('/') if on_s3 else Path(self.uri)}/{source.name}/"
+        return [path for path, _ in self.landing_files(source)
+                if any(part.startswith(("_", ".")) for part in path[len(root):].split("/"))]
+
     def landing_files(self, source: Source) -> list[tuple[str, float]]:
         """(path, modification time) of every landing file of `source`."""
         if self.uri.startswith("s3://"):
