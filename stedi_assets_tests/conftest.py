@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 from pyspark.sql import SparkSession
 
 from stedi_assets.definitions import build_definitions
@@ -39,12 +39,15 @@ def open_lakehouse(landing: Path, lake: Path):
     return build_resources(pipeline_settings(landing, lake))["lakehouse"].open()
 
 
-def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", **resources):
-    """Materializes every table and check; returns the ExecuteInProcessResult."""
+def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", tables=None,
+                 **resources):
+    """Materializes every table (or only `tables`, reading the others' published versions)
+    with their checks; returns the ExecuteInProcessResult."""
     defs = build_definitions(pipeline_settings(landing, lake, consent_mode), **resources)
+    selection = [AssetKey(table) for table in tables] if tables else None
     with DagsterInstance.ephemeral() as instance:
         return defs.resolve_job_def(stedi_pipeline.name).execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, asset_selection=selection,
         )
 
 
