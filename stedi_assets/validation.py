@@ -56,17 +56,24 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
     records only, `raw_line`."""
     # Built in stages, each naming what the next one reuses: Spark keeps an expensive
     # expression that is referenced more than once as one column instead of repeating it.
-    # Spark's parser stops after the first value, so a line that is more than one object is
-    # told apart separately; it would also accept single quotes and invalid UTF-8 unasked.
+    # Spark's parser stops after the first value; parsed inside [ ], any text after the first
+    # object makes a second element or breaks the array (see _ends_after_one_value).
     raw = F.col("raw_line")
-    fields = F.from_json(raw, "map<string,variant>", {"allowSingleQuotes": "false"})
+    values = F.from_json(F.concat(F.lit("["), raw, F.lit("]")), "array<map<string,variant>>",
+                         {"allowSingleQuotes": "false"})
+    read = lines.select("source_file", "raw_line", values.alias("_values"))
+    is_object = (F.size("_values") == 1) & F.get("_values", 0).isNotNull() & _ends_after_one_value(raw)
     line_problem = (
-        F.when(fields.isNull() | ~_is_one_value(raw), F.lit(NOT_AN_OBJECT))
+        F.when(~F.coalesce(is_object, F.lit(False)), F.lit(NOT_AN_OBJECT))
         .when(~F.is_valid_utf8(raw), F.lit(NOT_UTF8))
     )
-    parsed = lines.select(
-        "source_file", F.make_valid_utf8(raw).alias("raw_line"),
-        F.when(line_problem.isNull(), fields).alias("_fields"), line_problem.alias("_line_problem"),
+    checked_line = read.select("source_file", "raw_line", "_values",
+                               line_problem.alias("_line_problem"))
+    parsed = checked_line.select(
+        "source_file",
+        F.when(F.col("_line_problem").isNull(), raw).otherwise(F.make_valid_utf8(raw)).alias("raw_line"),
+        F.when(F.col("_line_problem").isNull(), F.get("_values", 0)).alias("_fields"),
+        "_line_problem",
     )
     matches = parsed.select("*", *(
         _matches(F.col("_fields"), field).alias(f"_matches{index}")
@@ -119,14 +126,13 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
 _NON_NUMBERS = r"[+-]?(NaN|Infinity|INF)"  # JSON has none; Spark's reader takes them
 
 
-def _is_one_value(raw: Column) -> Column:
-    """The line holds one JSON value and nothing after it. Spark's JSON functions all stop
-    after the first value, so the line is parsed inside an array and inside an object: any
-    text after the value breaks at least one of the two."""
-    tokens = F.regexp_replace(raw, _NON_NUMBERS, "0")  # the strict parser here refuses NaN
-    in_array = F.json_array_length(F.concat(F.lit("["), tokens, F.lit("]"))) == 1
+def _ends_after_one_value(raw: Column) -> Column:
+    """Parsed inside [ ], a line with text after its first value fails or has two elements,
+    unless that text starts with ], closing the array early. Only a line containing ] can do
+    that; such a line is parsed once more inside an object, where a ] cannot close it."""
+    tokens = F.when(raw.rlike(_NON_NUMBERS), F.regexp_replace(raw, _NON_NUMBERS, "0")).otherwise(raw)
     in_object = F.json_object_keys(F.concat(F.lit('{"v":'), tokens, F.lit("}"))).isNotNull()
-    return F.coalesce(in_array & in_object, F.lit(False))
+    return ~raw.contains("]") | in_object
 
 
 def _matches(fields: Column, field: Field) -> Column:
@@ -196,14 +202,15 @@ def _is_number(kind: Column) -> Column:
 
 def _whole_number(value: Column, kind: Column, decimal: Column, double: Column,
                   text: Column) -> Column:
+    is_decimal = kind.startswith("DECIMAL")
+    in_range = F.when(is_decimal, F.abs(decimal) < _LONG_LIMIT).otherwise(
+        ~F.isnan(double) & (F.abs(double) < _LONG_LIMIT) & (double == F.floor(double)))
+    as_long = F.when(is_decimal, decimal.cast("bigint")).otherwise(double.cast("bigint"))
+    # The text is looked at last, and only here: it is the expensive part.
     written_whole = F.coalesce(_is_whole_text(text), F.lit(True))  # no text: the double decides
-    whole_decimal = written_whole & (F.abs(decimal) < _LONG_LIMIT)
-    whole_double = (written_whole & ~F.isnan(double) & (F.abs(double) < _LONG_LIMIT)
-                    & (double == F.floor(double)))
     return (
         F.when(kind.isin(*_INTEGER_TYPES), F.try_variant_get(value, "$", "bigint"))
-        .when(kind.startswith("DECIMAL") & whole_decimal, decimal.cast("bigint"))
-        .when(kind.isin(*_FLOAT_TYPES) & whole_double, double.cast("bigint"))
+        .when((is_decimal | kind.isin(*_FLOAT_TYPES)) & in_range & written_whole, as_long)
     )
 
 
