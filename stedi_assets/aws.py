@@ -14,9 +14,14 @@ def path_style_access() -> bool:
     return os.environ.get(PATH_STYLE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
+def endpoint(service: str) -> str | None:
+    """A server's URL that replaces AWS for `service`, if any (boto3 reads the same variables)."""
+    return (os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+            or os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
 def s3_endpoint() -> str | None:
-    """An S3-compatible server's URL, if one replaces AWS (boto3 reads the same variables)."""
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+    return endpoint("s3")
 
 
 def region() -> str | None:

@@ -13,8 +13,7 @@ from dagster import (
     AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
     AssetChecksDefinition, AssetIn, AssetKey, MetadataValue, multi_asset_check,
 )
-from dagster_pyspark import LazyPySparkResource
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 
 from stedi_assets import accounting, quality
 from stedi_assets.contract import (
@@ -23,7 +22,8 @@ from stedi_assets.contract import (
     MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, STEP_TRAINER_LANDING, STEP_TRAINER_TRUSTED,
     UNIQUE_KEYS, ZONE_OF_TABLE,
 )
-from stedi_assets.lake import spark_uri
+from stedi_assets.erasure import erase_withdrawn
+from stedi_assets.lake import StalePublish
 from stedi_assets.metadata import MASKED
 from stedi_assets.resources import LakehouseResource, PrivacyPolicy
 
@@ -205,27 +205,36 @@ def evaluate(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy):
 
 
 def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
-          privacy: PrivacyPolicy, lakehouse: LakehouseResource, spark: SparkSession):
-    """Checks the version of `table` this run wrote and publishes it when every check
-    passes. Without one (checks run on their own) it checks the published version."""
-    lake = lakehouse.open()
-    staged = lake.staged(table, context.run.run_id)
-    version = staged or lake.require_published(table)
-    rows = spark.read.parquet(spark_uri(version.data_location))
-    results = evaluate(table, rows, inputs, privacy)
-    outcome = {"checked_location": MetadataValue.path(version.data_location)}
+          privacy: PrivacyPolicy, lakehouse: LakehouseResource):
+    """Checks what this run wrote of `table` (its audit branch) and publishes it when every
+    blocking check passes. Without it (checks run on their own) it checks what is published."""
+    run = lakehouse.run(context.run.run_id)
+    staged = run.staged(table)
+    results = evaluate(table, run.read(table), inputs, privacy)
+    passed = all(result.passed for name, result in results if name not in WARNINGS)
+    outcome = {"audit_branch": run.branch}
+    if table == CUSTOMER_TRUSTED and staged is not None:
+        # Erasure does not wait for a green run: whatever the checks say.
+        erased = erase_withdrawn(run, inputs[CUSTOMER_LANDING], privacy.pseudonym_key,
+                                 customer_trusted_published_here=passed)
+        outcome["erased_withdrawn_rows"] = MetadataValue.json(erased)
+    stale = None
     if staged is None:
-        outcome["published_version"] = f"{version.version} (already published)"
-    elif all(result.passed for name, result in results if name not in WARNINGS):
-        outcome["published_version"] = lake.publish(staged).version
+        outcome["published"] = "already published: checked the published snapshot"
+    elif passed:
+        try:
+            outcome["published"] = f"snapshot {run.publish(table).snapshot_id}"
+        except StalePublish as problem:
+            stale, outcome["published"] = problem, f"no: {problem}"
     else:
-        published = lake.published(table)
-        outcome["published_version"] = (
-            f"unchanged: {published.version if published else 'none'} (a blocking check failed;"
-            " the checked version stays at checked_location for inspection)")
+        outcome["published"] = (f"no: a blocking check failed; the published snapshot is "
+                                f"unchanged and the checked one stays on branch {run.branch}")
+    outcome["checked_snapshot"] = str((staged or run.lake.require_published(table)).snapshot_id)
     for name, result in results:
         yield AssetCheckResult(asset_key=AssetKey(table), check_name=name, passed=result.passed,
                                severity=result.severity, metadata={**result.metadata, **outcome})
+    if stale is not None:
+        raise stale
 
 
 def table_checks(table: str) -> AssetChecksDefinition:
@@ -240,8 +249,8 @@ def table_checks(table: str) -> AssetChecksDefinition:
     @multi_asset_check(name=f"{table}_checks", specs=specs,
                        ins={name: AssetIn(name) for name in inputs})
     def _checks(context: AssetCheckExecutionContext, privacy: PrivacyPolicy,
-                lakehouse: LakehouseResource, pyspark: LazyPySparkResource, **tables: DataFrame):
-        yield from audit(context, table, tables, privacy, lakehouse, pyspark.spark_session)
+                lakehouse: LakehouseResource, **tables: DataFrame):
+        yield from audit(context, table, tables, privacy, lakehouse)
 
     return _checks
 

@@ -1,4 +1,4 @@
-"""`stedi`: run the pipeline and look at what it made: tables, SQL, DDL, retention."""
+"""`stedi`: run the pipeline and look at what it made: tables, history, SQL, DDL, retention."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ def run_pipeline(_: argparse.Namespace) -> int:
 
     from stedi_assets.definitions import build_definitions
     from stedi_assets.jobs import stedi_pipeline
-    from stedi_assets.lakehouse import open_lakehouse
 
     settings = load_settings()
     find_java()
@@ -58,28 +57,33 @@ class NoCatalog(LookupError):
     """There is no catalog to read yet."""
 
 
-def lakehouse():
-    from pathlib import Path
+def open_lakehouse(settings, spark: bool = False):
+    """The lake `settings` describe; `spark`: with a SparkSession for what needs one."""
+    from stedi_assets.lake import Lakehouse, Retention
+    from stedi_assets.spark_config import lake_catalog, spark_session
 
-    from stedi_assets.lakehouse import open_lakehouse
+    retention = Retention(settings.keep_versions, settings.max_snapshot_age_hours,
+                          settings.grace_hours)
+    return Lakehouse(lake_catalog(settings), retention,
+                     (lambda: spark_session(settings)) if spark else None)
 
+
+def lakehouse(spark: bool = False):
     settings = load_settings()
-    if settings.catalog == "local" and not Path(settings.local_catalog_path).is_file():
-        raise NoCatalog(f"no catalog at {settings.local_catalog_path}: nothing is published "
+    lake = open_lakehouse(settings, spark)
+    if not lake.catalog.exists():
+        raise NoCatalog(f"no catalog at {lake.catalog.describe()}: nothing is published "
                         "yet (run `stedi run`, or set STEDI_LAKE_URI)")
-    return settings, open_lakehouse(settings)
+    return settings, lake
 
 
 def published_tables(lake, fmt: str) -> str:
     from stedi_assets.contract import ZONE_OF_TABLE
     from stedi_assets.query import render
 
-    lineage = list(ZONE_OF_TABLE)  # landing -> trusted -> curated
-    ordered = sorted(lake.tables(), key=lambda t: (t.name not in lineage,
-                                                   lineage.index(t.name) if t.name in lineage else 0,
-                                                   t.name))
-    rows = [(t.name, t.zone, t.version, t.row_count, t.location) for t in ordered]
-    return render(["table", "zone", "version", "rows", "location"], rows, fmt)
+    rows = [(t.table, ZONE_OF_TABLE[t.table], t.snapshot_id, t.rows,
+             f"{t.committed_at:%Y-%m-%dT%H:%M:%SZ}", t.location) for t in lake.tables()]
+    return render(["table", "zone", "snapshot", "rows", "committed_at", "location"], rows, fmt)
 
 
 def tables(args: argparse.Namespace) -> int:
@@ -88,37 +92,58 @@ def tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def history(args: argparse.Namespace) -> int:
+    from stedi_assets.query import render
+
+    _, lake = lakehouse()
+    rows = [(f"{s.committed_at:%Y-%m-%dT%H:%M:%S.%fZ}", s.snapshot_id, s.run_id or "", s.rows,
+             s.operation) for s in lake.history(args.table)]
+    print(render(["published_at", "snapshot", "run_id", "rows", "operation"], rows, args.format))
+    return 0
+
+
 def sql(args: argparse.Namespace) -> int:
     from stedi_assets.query import athena_query, duckdb_query, render
 
     settings, lake = lakehouse()
     if settings.catalog == "glue":
+        if args.as_of:
+            raise QueryError("--as-of reads the local catalog; in Athena write "
+                             "FOR TIMESTAMP AS OF or FOR VERSION AS OF after the table name")
         names, rows = athena_query(args.query, settings.catalog_database,
                                    settings.athena_output, settings.athena_workgroup)
     else:
-        names, rows = duckdb_query(lake.tables(), args.query)
+        names, rows = duckdb_query(lake, args.query, args.as_of)
     print(render(names, rows, args.format))
     return 0
 
 
 def vacuum(args: argparse.Namespace) -> int:
-    _, lake = lakehouse()
-    removed = lake.vacuum(keep=args.keep)
-    for location in removed:
-        print(f"removed {location}")
-    print(f"{len(removed)} old versions removed; the newest {args.keep or lake.keep_versions} "
-          "of every table are kept")
+    _, lake = lakehouse(spark=True)
+    for line in lake.vacuum(keep=args.keep):
+        print(line)
+    print(f"kept the newest {args.keep or lake.retention.keep} snapshots of every table, those "
+          f"younger than {lake.retention.max_snapshot_age_hours:g} h, and every file younger than "
+          f"{lake.retention.grace_hours:g} h")
     return 0
 
 
 def ddl(_: argparse.Namespace) -> int:
-    from stedi_assets.catalog import athena_ddl
+    from stedi_assets.contract import SOURCE_BY_TABLE
+    from stedi_assets.lake.raw_landing import iceberg_ddl, raw_ddl
 
     settings, lake = lakehouse()
     published = lake.tables()
     if not published:
         raise NoCatalog("the catalog has no published tables yet (run `stedi run`)")
-    print("\n\n".join(athena_ddl(t, settings.catalog_database) for t in published))
+    database = settings.catalog_database
+    statements = [raw_ddl(t.table, lake.catalog.raw_landing_location(t.table), database)
+                  for t in published if t.table in SOURCE_BY_TABLE]
+    for snapshot in published:
+        loaded = lake.iceberg_table(snapshot.table)
+        statements.append(iceberg_ddl(loaded.name()[-1], lake.hive_columns(snapshot.table),
+                                      snapshot.location, database))
+    print("\n\n".join(statements))
     return 0
 
 
@@ -146,13 +171,19 @@ def parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("tables", help="list the published tables")
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(handler=tables)
+    past = commands.add_parser("history", help="the snapshots a table has published")
+    past.add_argument("table")
+    past.add_argument("--format", choices=FORMATS, default="table")
+    past.set_defaults(handler=history)
     query = commands.add_parser("sql", help="query the published tables by name")
     query.add_argument("query")
     query.add_argument("--format", choices=FORMATS, default="table")
+    query.add_argument("--as-of", metavar="TIME|SNAPSHOT",
+                       help="time travel: the tables as of a UTC time, or a table at a snapshot id")
     query.set_defaults(handler=sql)
-    clean = commands.add_parser("vacuum", help="delete versions older than the retention")
+    clean = commands.add_parser("vacuum", help="expire old snapshots, remove orphan files")
     clean.add_argument("--keep", type=positive, default=None,
-                       help="versions to keep per table (default: STEDI_KEEP_VERSIONS, 3)")
+                       help="snapshots to keep per table (default: STEDI_KEEP_VERSIONS, 3)")
     clean.set_defaults(handler=vacuum)
     commands.add_parser("ddl", help="print Athena DDL for every published table").set_defaults(
         handler=ddl)
@@ -165,13 +196,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from stedi_assets.lake import StalePublish, TableNotPublished
+
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
     except (SettingsError, JavaMissing, FileNotFoundError, NoCatalog) as problem:
         print(f"stedi: {problem}", file=sys.stderr)
         return 2
-    except QueryError as problem:
+    except (QueryError, TableNotPublished, StalePublish) as problem:
         print(f"stedi {args.command}: {problem}", file=sys.stderr)
         return 1
     except (BotoCoreError, ClientError) as problem:  # messages name the call, never secrets

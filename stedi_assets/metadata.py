@@ -37,11 +37,12 @@ def _cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:80]
 
 
-def table_metadata(table: DataFrame, location: str, row_count: int) -> dict:
+def table_metadata(table: DataFrame, staged) -> dict:
+    """What the UI shows of a table version a run wrote (`staged`: its lake Snapshot)."""
     return {
-        "dagster/row_count": MetadataValue.int(row_count),
+        "dagster/row_count": MetadataValue.int(staged.rows),
         "dagster/column_schema": column_schema(table),
-        "dagster/uri": MetadataValue.path(location),
-        "location": MetadataValue.path(location),
+        "dagster/uri": MetadataValue.path(staged.location),
+        "snapshot_id": MetadataValue.text(str(staged.snapshot_id)),
         "preview": MetadataValue.md(markdown_preview(table)),
     }

@@ -12,13 +12,20 @@ from pathlib import Path
 
 CONSENT_MODES = ("any", "as_of_date")
 CATALOGS = ("local", "glue")
-S3A_JARS = ("maven", "provided")
+JAR_SOURCES = ("maven", "provided")
+# Spark refuses to remove orphan files younger than this: a running write may still add them.
+MIN_GRACE_HOURS = 24
 
 # Not a secret: it is printed here on purpose so nobody mistakes it for one. Curated tables
 # built with it are pseudonymous only against people who have not read this file.
 DEVELOPMENT_PSEUDONYM_KEY = "stedi-development-key-not-secret"
 
 DEFAULT_HOME = Path(".stedi")
+
+
+def default_catalog(lake_uri: str) -> str:
+    """The one local-or-AWS decision: a lake on S3 is published in Glue, any other locally."""
+    return "glue" if lake_uri.startswith("s3://") else "local"
 
 
 class SettingsError(ValueError):
@@ -38,18 +45,16 @@ class Settings:
     catalog_database: str = "stedi"
     local_catalog_path: str = ""
     keep_versions: int = 3
+    max_snapshot_age_hours: float = 120.0
+    grace_hours: float = 24.0
     athena_output: str | None = None
     athena_workgroup: str | None = None
-    s3a_jars: str = "maven"  # "maven": resolved once and cached; "provided": already on the classpath
+    jars: str = "maven"  # "maven": resolved once and cached; "provided": already on the classpath
     jar_cache: str = ""
 
     @property
     def uses_development_key(self) -> bool:
         return self.pseudonym_key_env is None
-
-    @property
-    def uses_s3(self) -> bool:
-        return any(uri.startswith("s3://") for uri in (self.landing_uri, self.lake_uri))
 
 
 def _user_cache() -> Path:
@@ -80,17 +85,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "STEDI_PSEUDONYM_KEY must be set when STEDI_LAKE_URI is on S3 "
             "(the development key is public)"
         )
-    catalog = env.get("STEDI_CATALOG", "").strip().lower() or (
-        "glue" if lake.startswith("s3://") else "local")
+    catalog = env.get("STEDI_CATALOG", "").strip().lower() or default_catalog(lake)
     if catalog not in CATALOGS:
         raise SettingsError(f"STEDI_CATALOG={catalog!r} is not one of {', '.join(CATALOGS)}")
     keep = env.get("STEDI_KEEP_VERSIONS", "3").strip()
     if not keep.isdigit() or int(keep) < 1:
         raise SettingsError(f"STEDI_KEEP_VERSIONS={keep!r} is not a whole number of at least 1")
+    max_age = _hours(env, "STEDI_MAX_SNAPSHOT_AGE_HOURS", "120", minimum=0)
+    grace = _hours(env, "STEDI_GRACE_HOURS", str(MIN_GRACE_HOURS), minimum=MIN_GRACE_HOURS)
     local_catalog = Path(lake) if "://" not in lake else home.resolve()
-    s3a_jars = env.get("STEDI_S3A_JARS", "").strip().lower() or "maven"
-    if s3a_jars not in S3A_JARS:
-        raise SettingsError(f"STEDI_S3A_JARS={s3a_jars!r} is not one of {', '.join(S3A_JARS)}")
+    jars = env.get("STEDI_JARS", "").strip().lower() or "maven"
+    if jars not in JAR_SOURCES:
+        raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
     return Settings(
         landing_uri=_absolute(landing or str(home / "sample-landing")),
         lake_uri=lake,
@@ -103,8 +109,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         catalog_database=env.get("STEDI_GLUE_DATABASE", "").strip() or "stedi",
         local_catalog_path=str(local_catalog / "catalog.sqlite"),
         keep_versions=int(keep),
+        max_snapshot_age_hours=max_age,
+        grace_hours=grace,
         athena_output=env.get("STEDI_ATHENA_OUTPUT") or None,
         athena_workgroup=env.get("STEDI_ATHENA_WORKGROUP") or None,
-        s3a_jars=s3a_jars,
+        jars=jars,
         jar_cache=env.get("STEDI_JAR_CACHE") or str(_user_cache() / "stedi" / "ivy"),
     )
+
+
+def _hours(env, name: str, default: str, minimum: float) -> float:
+    text = env.get(name, default).strip()
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = float("nan")
+    if not hours >= minimum:  # also false for nan
+        raise SettingsError(f"{name}={text!r} is not a number of hours of at least {minimum:g}")
+    return hours

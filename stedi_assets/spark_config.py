@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from stedi_assets import aws
+from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.settings import Settings
 
 # Every table here is small next to a Spark partition; 200 shuffle partitions (Spark's default)
@@ -14,50 +12,41 @@ SHUFFLE_PARTITIONS = 4
 BROADCAST_THRESHOLD = 64 * 1024 * 1024
 
 
+def lake_catalog(settings: Settings) -> LakeCatalog:
+    return LakeCatalog(kind=settings.catalog, lake_uri=settings.lake_uri,
+                       landing_uri=settings.landing_uri, database=settings.catalog_database,
+                       jars=settings.jars, jar_cache=settings.jar_cache)
+
+
 def spark_conf(settings: Settings) -> dict[str, str]:
-    """Session settings. Through Spark Connect only SQL settings apply: the server owns the
-    rest."""
+    """Session settings. A Spark Connect server owns everything but SQL settings (the Iceberg
+    catalog among them); a local one (`local`) is started with all of them."""
     conf = {
         "spark.sql.shuffle.partitions": str(SHUFFLE_PARTITIONS),
         "spark.sql.autoBroadcastJoinThreshold": str(BROADCAST_THRESHOLD),
         "spark.sql.session.timeZone": "UTC",
     }
-    if settings.spark_remote:
-        return {"spark.remote": settings.spark_remote, **conf}
+    lake = lake_catalog(settings).spark_conf()
+    remote = settings.spark_remote
+    if remote and not remote.startswith("local"):
+        catalog = {key: value for key, value in lake.items() if key.startswith("spark.sql.catalog.")}
+        return {"spark.remote": remote, **conf, **catalog}
+    session = {"spark.remote": remote} if remote else {
+        "spark.master": settings.spark_master, "spark.app.name": "stedi_assets"}
     return {
-        "spark.master": settings.spark_master,
-        "spark.app.name": "stedi_assets",
+        **session,
         "spark.driver.memory": "2g",
         "spark.ui.showConsoleProgress": "false",
         **conf,
-        **(s3a_conf(settings) if settings.uses_s3 else {}),
+        **lake,
     }
 
 
-def hadoop_version() -> str:
-    """The Hadoop version the installed pyspark ships (hadoop-aws must match it exactly)."""
-    import pyspark
+def spark_session(settings: Settings):
+    """The session `settings` describe, for the `stedi` commands that need Spark."""
+    from pyspark.sql import SparkSession
 
-    jars = Path(pyspark.__file__).parent / "jars"
-    for jar in jars.glob("hadoop-client-api-*.jar"):
-        return jar.name[len("hadoop-client-api-"):-len(".jar")]
-    raise RuntimeError(f"no hadoop-client-api jar in {jars}: cannot choose hadoop-aws")
-
-
-def s3a_conf(settings: Settings) -> dict[str, str]:
-    """Spark's S3A connector, configured like boto3: the standard credential chain, and the
-    endpoint and region from the usual AWS variables (for S3-compatible servers)."""
-    conf = {}
-    if settings.s3a_jars == "maven":  # EMR, Glue and Databricks ship the connector already
-        conf["spark.jars.packages"] = f"org.apache.hadoop:hadoop-aws:{hadoop_version()}"
-        conf["spark.jars.ivy"] = settings.jar_cache
-    endpoint = aws.s3_endpoint()
-    if endpoint:
-        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
-        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https")).lower()
-    region = aws.region()
-    if region:
-        conf["spark.hadoop.fs.s3a.endpoint.region"] = region
-    if aws.path_style_access():
-        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
-    return conf
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

@@ -43,10 +43,8 @@ def read_landing_lines(spark: SparkSession, source_uri: str) -> DataFrame:
         .option("pathGlobFilter", f"*.{{{suffixes}}}")
         .text(source_uri)
     )
-    # Spark reads S3 as s3a://; the quarantine names files the way people and Athena do.
-    source_file = F.regexp_replace(F.col("_metadata.file_path"), "^s3a://", "s3://")
     return lines.select(
-        source_file.alias("source_file"),
+        F.col("_metadata.file_path").alias("source_file"),
         F.col("value").alias("raw_line"),
     ).where(~_is_blank(F.col("raw_line")))
 

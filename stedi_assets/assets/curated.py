@@ -9,7 +9,7 @@ from stedi_assets.contract import CURATED
 from stedi_assets.resources import PrivacyPolicy
 
 
-@asset(group_name=CURATED, kinds={"spark", "parquet"},
+@asset(group_name=CURATED, kinds={"spark", "iceberg"},
        description="customer_trusted customers with at least one accelerometer_trusted reading.")
 def customer_curated(
     context: AssetExecutionContext,
@@ -21,7 +21,7 @@ def customer_curated(
     return transforms.customer_curated(customer_trusted, accelerometer_trusted)
 
 
-@asset(group_name=CURATED, kinds={"spark", "parquet"},
+@asset(group_name=CURATED, kinds={"spark", "iceberg"},
        description="Each Step Trainer reading paired with its owner's phone readings of the "
        "same millisecond: the training table.")
 def machine_learning_curated(

@@ -9,7 +9,6 @@ from stedi_assets import validation
 from stedi_assets.contract import (
     ACCELEROMETER, CUSTOMER, LANDING, LANDING_QUARANTINE, SOURCES, STEP_TRAINER, Source,
 )
-from stedi_assets.lake import spark_uri
 from stedi_assets.resources import LandingZone
 
 
@@ -17,7 +16,7 @@ def landing_asset(source: Source) -> AssetsDefinition:
     @asset(
         name=source.table,
         group_name=LANDING,
-        kinds={"spark", "json"},
+        kinds={"spark", "iceberg", "json"},
         description=f"Every {source.name} landing record, typed, with the reasons it is invalid "
         "(if it is). Read with an explicit contract, never inferred.",
     )
@@ -29,9 +28,8 @@ def landing_asset(source: Source) -> AssetsDefinition:
                 f"{source.name}: {len(hidden)} landing file(s) not read because a name on their "
                 f"path starts with _ or . (hidden from Spark); rename them: {', '.join(hidden[:5])}")
         context.add_output_metadata({"files_not_read": MetadataValue.json(hidden)})
-        lines = validation.read_landing_lines(
-            pyspark.spark_session, spark_uri(landing_zone.source_uri(source))
-        )
+        lines = validation.read_landing_lines(pyspark.spark_session,
+                                              landing_zone.source_uri(source))
         return validation.validate(lines, source)
 
     return _landing
@@ -43,7 +41,7 @@ landing_assets = [landing_asset(source) for source in SOURCES]
 @asset(
     name=LANDING_QUARANTINE,
     group_name=LANDING,
-    kinds={"spark"},
+    kinds={"spark", "iceberg"},
     description="Every invalid landing record: source, file, raw line, reasons, time.",
 )
 def landing_quarantine(

@@ -9,13 +9,13 @@ from stedi_assets.contract import TRUSTED
 from stedi_assets.resources import PrivacyPolicy
 
 
-@asset(group_name=TRUSTED, kinds={"spark", "parquet"},
+@asset(group_name=TRUSTED, kinds={"spark", "iceberg"},
        description="One record per customer (latest wins) who consents to research.")
 def customer_trusted(customer_landing: DataFrame, privacy: PrivacyPolicy) -> DataFrame:
     return transforms.customer_trusted(customer_landing, privacy.pseudonym_key)
 
 
-@asset(group_name=TRUSTED, kinds={"spark", "parquet"},
+@asset(group_name=TRUSTED, kinds={"spark", "iceberg"},
        description="Distinct phone readings of customer_trusted customers, within the consent mode.")
 def accelerometer_trusted(
     accelerometer_landing: DataFrame, customer_trusted: DataFrame, privacy: PrivacyPolicy
@@ -25,7 +25,7 @@ def accelerometer_trusted(
     )
 
 
-@asset(group_name=TRUSTED, kinds={"spark", "parquet"},
+@asset(group_name=TRUSTED, kinds={"spark", "iceberg"},
        description="Distinct Step Trainer readings of customer_curated devices, within the "
        "consent mode.")
 def step_trainer_trusted(

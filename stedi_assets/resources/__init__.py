@@ -18,14 +18,16 @@ def build_resources(settings: Settings) -> dict:
         lake_uri=settings.lake_uri,
         landing_uri=settings.landing_uri,
         catalog=settings.catalog,
-        catalog_database=settings.catalog_database,
-        local_catalog_path=settings.local_catalog_path,
+        database=settings.catalog_database,
         keep_versions=settings.keep_versions,
+        max_snapshot_age_hours=settings.max_snapshot_age_hours,
+        grace_hours=settings.grace_hours,
+        pyspark=pyspark,
     )
     return {
         "pyspark": pyspark,
         "lakehouse": lakehouse,
-        "io_manager": LakeIOManager(pyspark=pyspark, lakehouse=lakehouse),
+        "io_manager": LakeIOManager(lakehouse=lakehouse),
         "landing_zone": LandingZone(
             uri=settings.landing_uri, generated_sample=settings.uses_generated_sample
         ),

@@ -1,6 +1,8 @@
 """Consent mode and the pseudonym key: the two settings privacy depends on."""
 
 
+from typing import Literal
+
 from dagster import ConfigurableResource
 
 
@@ -8,7 +10,7 @@ class PrivacyPolicy(ConfigurableResource):
     """`consent_mode`: `any` or `as_of_date` (see the data contract). `pseudonym_key` keys
     the customer_id hash; set it from an EnvVar so the UI never shows it."""
 
-    consent_mode: str = "any"
+    consent_mode: Literal["any", "as_of_date"] = "any"
     pseudonym_key: str
     development_key: bool = False
 

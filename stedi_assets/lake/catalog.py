@@ -1,0 +1,179 @@
+"""Where the tables live, decided once: the Iceberg catalog Spark writes and pyiceberg reads.
+
+`local` (the embedded default): one SQLite file in the lake, which Spark reaches through
+Iceberg's JDBC catalog and pyiceberg through its SQL catalog; data and metadata in the lake
+folder. `glue`: the AWS Glue Data Catalog, data and metadata on S3 (Athena reads the same
+tables). Nothing else in the project asks which one it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from stedi_assets import aws
+from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
+
+NAME = "lake"  # the catalog's name in Spark and in pyiceberg (the JDBC catalog records it)
+ICEBERG_VERSION = "1.12.0"
+SQLITE_JDBC = "org.xerial:sqlite-jdbc:3.54.1.0"
+VALIDATED_SUFFIX = "_validated"
+
+CatalogKind = Literal["local", "glue"]
+JarSource = Literal["maven", "provided"]
+
+
+def iceberg_name(table: str) -> str:
+    """The Iceberg table behind a pipeline table. A landing table's name belongs to the raw
+    JSON (data contract); the validated, typed snapshot the pipeline reads is beside it."""
+    return table + VALIDATED_SUFFIX if table in SOURCE_BY_TABLE else table
+
+
+def pipeline_table(name: str) -> str | None:
+    """The pipeline table an Iceberg table belongs to (None for tables of somebody else)."""
+    table = name.removesuffix(VALIDATED_SUFFIX) if name.endswith(VALIDATED_SUFFIX) else name
+    return table if table in ZONE_OF_TABLE and iceberg_name(table) == name else None
+
+
+@dataclass(frozen=True)
+class LakeCatalog:
+    kind: CatalogKind
+    lake_uri: str  # a folder, or s3://bucket/prefix with the Glue catalog
+    landing_uri: str
+    database: str = "stedi"
+    jars: JarSource = "maven"
+    jar_cache: str = ""
+
+    # -- names and places ----------------------------------------------------------------
+    def identifier(self, table: str) -> str:
+        """Spark's name of a pipeline table's Iceberg table."""
+        return f"{NAME}.{self.database}.{iceberg_name(table)}"
+
+    def location(self, table: str) -> str:
+        """Each zone under its own prefix, so access can be granted per zone."""
+        return f"{self.lake_uri.rstrip('/')}/{ZONE_OF_TABLE[table]}/{iceberg_name(table)}"
+
+    def raw_landing_location(self, table: str) -> str:
+        return f"{self.landing_uri.rstrip('/')}/{SOURCE_BY_TABLE[table].name}"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.lake_uri) / "catalog.sqlite"
+
+    def exists(self) -> bool:
+        """Whether there is a catalog to read (the local one is created by the first run)."""
+        return self.kind == "glue" or self.sqlite_path.is_file()
+
+    def describe(self) -> str:
+        if self.kind == "glue":
+            return f"Glue database {self.database}"
+        return f"{self.sqlite_path}"
+
+    # -- Spark ---------------------------------------------------------------------------
+    def spark_conf(self) -> dict[str, str]:
+        """The Iceberg catalog `lake`, its jars, and S3 when anything is on S3."""
+        prefix = f"spark.sql.catalog.{NAME}"
+        conf = {
+            "spark.sql.extensions":
+                "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+            prefix: "org.apache.iceberg.spark.SparkCatalog",
+            # Other processes commit too: every read asks the catalog, never a stale cache.
+            f"{prefix}.cache-enabled": "false",
+        }
+        if self.kind == "glue":
+            conf |= {f"{prefix}.type": "glue", f"{prefix}.warehouse": self.lake_uri,
+                     f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO"}
+            if aws.path_style_access():
+                conf[f"{prefix}.s3.path-style-access"] = "true"
+        else:
+            conf |= {f"{prefix}.type": "jdbc",
+                     f"{prefix}.uri": f"jdbc:sqlite:{self.sqlite_path}",
+                     f"{prefix}.warehouse": self.lake_uri,
+                     # Several processes may commit at once: SQLite waits for its lock.
+                     f"{prefix}.jdbc.busy_timeout": "60000"}
+        if self.uses_s3:
+            conf |= _s3a_conf()
+        if self.jars == "maven":
+            conf["spark.jars.packages"] = ",".join(self.packages())
+            conf["spark.jars.ivy"] = self.jar_cache
+        return conf
+
+    @property
+    def uses_s3(self) -> bool:
+        return any(uri.startswith("s3://") for uri in (self.lake_uri, self.landing_uri))
+
+    def packages(self) -> list[str]:
+        """Maven coordinates Spark needs beyond pyspark (resolved once, then cached)."""
+        spark_line = ".".join(_pyspark_version().split(".")[:2])
+        packages = [f"org.apache.iceberg:iceberg-spark-runtime-{spark_line}_2.13:{ICEBERG_VERSION}"]
+        if self.kind == "local":
+            packages.append(SQLITE_JDBC)
+        if self.kind == "glue" or self.uses_s3:
+            packages.append(f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG_VERSION}")
+        if self.uses_s3:
+            packages.append(f"org.apache.hadoop:hadoop-aws:{hadoop_version()}")
+        return packages
+
+    def register_raw_landing(self, table: str) -> None:
+        """Registers a raw landing feed as the contract's typed JSON table (Glue only: the
+        local catalog holds Iceberg tables, and `stedi sql` shows the validated snapshot)."""
+        if self.kind == "glue" and table in SOURCE_BY_TABLE:
+            from stedi_assets.lake.raw_landing import register_in_glue
+
+            register_in_glue(aws.client("glue"), self.database, table,
+                             self.raw_landing_location(table))
+
+    # -- pyiceberg -----------------------------------------------------------------------
+    @cached_property
+    def pyiceberg(self):
+        """The same catalog through pyiceberg: metadata and reads without a JVM."""
+        if self.kind == "glue":
+            from pyiceberg.catalog.glue import GlueCatalog
+
+            properties = {}
+            endpoint = aws.endpoint("glue")
+            if endpoint:
+                properties["glue.endpoint"] = endpoint
+            if aws.s3_endpoint():
+                properties["s3.endpoint"] = aws.s3_endpoint()
+            if aws.region():
+                properties |= {"glue.region": aws.region(), "s3.region": aws.region()}
+            return GlueCatalog(NAME, **properties)
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return SqlCatalog(NAME, uri=f"sqlite:///{self.sqlite_path}",
+                          warehouse=Path(self.lake_uri).as_uri())
+
+
+def _s3a_conf() -> dict[str, str]:
+    """Hadoop's S3A connector for `s3://` paths (the landing files), configured like boto3:
+    the standard credential chain, endpoint and region from the usual AWS variables."""
+    conf = {"spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem"}
+    endpoint = aws.s3_endpoint()
+    if endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https")).lower()
+    if aws.region():
+        conf["spark.hadoop.fs.s3a.endpoint.region"] = aws.region()
+    if aws.path_style_access():
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+    return conf
+
+
+def _pyspark_version() -> str:
+    import pyspark
+
+    return pyspark.__version__
+
+
+def hadoop_version() -> str:
+    """The Hadoop version the installed pyspark ships (hadoop-aws must match it exactly)."""
+    import pyspark
+
+    jars = Path(pyspark.__file__).parent / "jars"
+    for jar in jars.glob("hadoop-client-api-*.jar"):
+        return jar.name[len("hadoop-client-api-"):-len(".jar")]
+    raise RuntimeError(f"no hadoop-client-api jar in {jars}: cannot choose hadoop-aws")

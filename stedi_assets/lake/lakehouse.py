@@ -1,0 +1,362 @@
+"""The lake's tables as Iceberg tables: the one seam that writes them, write-audit-publish on
+branches, retention and consent erasure.
+
+A run notes, when it starts, the snapshot `main` of every table points at: its bases. It writes
+each table to an audit branch of its own, created at that base; the table's checks read the
+branch; publishing fast-forwards `main` to it. Iceberg refuses the fast-forward when `main` is
+no longer an ancestor of the branch, i.e. when another run published since this run started,
+so a stale run fails with one line and publishes nothing. Downstream steps read the branch
+their run published, so one run never mixes two runs' tables.
+
+Metadata (snapshots, history, what is published) is read through pyiceberg, without Spark.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from stedi_assets.contract import ZONE_OF_TABLE
+from stedi_assets.lake.catalog import LakeCatalog, iceberg_name, pipeline_table
+
+RUN_ID_PROPERTY = "stedi.run-id"
+AUDIT_PREFIX = "audit_"
+_AUDIT_BRANCH = re.compile(r"^audit_(\d{8}_\d{6})_[0-9a-z]+$")
+
+log = logging.getLogger(__name__)
+
+
+class TableNotPublished(LookupError):
+    """A table has no published snapshot (yet)."""
+
+
+class StalePublish(RuntimeError):
+    """Another run published the table since this run started; this run publishes nothing."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    keep: int = 3  # snapshots of main always kept
+    max_snapshot_age_hours: float = 120.0  # older ones (beyond `keep`) are expired
+    grace_hours: float = 24.0  # unreferenced files and abandoned audit branches live this long
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One snapshot of a pipeline table, as `stedi tables` and `stedi history` show it."""
+
+    table: str
+    snapshot_id: int
+    rows: int
+    committed_at: datetime
+    run_id: str | None
+    operation: str
+    location: str = ""
+
+
+def audit_branch(run_id: str, started: datetime) -> str:
+    """The run's branch name: when the run started (for the grace period), and which run."""
+    stamp = started.astimezone(timezone.utc).strftime("%Y%m%d_%H%M%S")
+    return f"{AUDIT_PREFIX}{stamp}_{re.sub('[^0-9a-z]', '', run_id.lower())[:8]}"
+
+
+def branch_started(branch: str) -> datetime | None:
+    found = _AUDIT_BRANCH.match(branch)
+    if not found:
+        return None
+    return datetime.strptime(found.group(1), "%Y%m%d_%H%M%S").replace(tzinfo=timezone.utc)
+
+
+class Lakehouse:
+    """The lake's tables through one catalog. `spark` gives the session (started lazily)."""
+
+    def __init__(self, catalog: LakeCatalog, retention: Retention = Retention(), spark=None):
+        self.catalog, self.retention, self._spark = catalog, retention, spark
+
+    @property
+    def spark(self) -> SparkSession:
+        return self._spark()
+
+    def sql(self, statement: str) -> DataFrame:
+        return self.spark.sql(statement)
+
+    # -- metadata (pyiceberg) ------------------------------------------------------------
+    def iceberg_table(self, table: str):
+        """The pyiceberg table behind `table`, freshly loaded (None if it does not exist)."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        try:
+            return self.catalog.pyiceberg.load_table((self.catalog.database, iceberg_name(table)))
+        except NoSuchTableError:
+            return None
+
+    def main_snapshot_id(self, table: str) -> int | None:
+        loaded = self.iceberg_table(table)
+        return loaded.metadata.current_snapshot_id if loaded is not None else None
+
+    def published(self, table: str) -> Snapshot | None:
+        loaded = self.iceberg_table(table)
+        if loaded is None or loaded.metadata.current_snapshot_id is None:
+            return None
+        return _snapshot(table, loaded, loaded.metadata.current_snapshot_id)
+
+    def require_published(self, table: str) -> Snapshot:
+        found = self.published(table)
+        if found is None:
+            raise TableNotPublished(f"table {table} has no published snapshot yet "
+                                    "(materialize it first, e.g. `stedi run`)")
+        return found
+
+    def tables(self) -> list[Snapshot]:
+        """The published snapshot of every pipeline table, in lineage order."""
+        from pyiceberg.exceptions import NoSuchNamespaceError
+
+        try:
+            listed = self.catalog.pyiceberg.list_tables(self.catalog.database)
+        except NoSuchNamespaceError:
+            return []
+        ours = {pipeline_table(name) for _, name in listed} - {None}
+        found = [self.published(table) for table in ZONE_OF_TABLE if table in ours]
+        return [snapshot for snapshot in found if snapshot is not None]
+
+    def history(self, table: str) -> list[Snapshot]:
+        """Every snapshot `main` has pointed at and still retains, newest first."""
+        loaded = self.iceberg_table(table)
+        if loaded is None:
+            raise TableNotPublished(f"no table {table} in {self.catalog.describe()}")
+        retained = {s.snapshot_id for s in loaded.metadata.snapshots}
+        log_entries = [e for e in loaded.metadata.snapshot_log if e.snapshot_id in retained]
+        return [_snapshot(table, loaded, e.snapshot_id, e.timestamp_ms)
+                for e in reversed(log_entries)]
+
+    def hive_columns(self, table: str) -> list[tuple[str, str]]:
+        from stedi_assets.lake.raw_landing import hive_type
+
+        schema = self.iceberg_table(table).schema()
+        return [(f.name, hive_type(f.field_type)) for f in schema.fields]
+
+    # -- runs ----------------------------------------------------------------------------
+    def start_run(self, run_id: str, started: datetime | None = None) -> LakeRun:
+        return LakeRun(self, run_id, started or datetime.now(timezone.utc))
+
+    # -- retention -----------------------------------------------------------------------
+    def expire(self, table: str, keep: int | None = None) -> int:
+        """Expires snapshots of `table` past retention; returns how many data files Iceberg
+        deleted. Only files no retained snapshot or branch references are ever deleted."""
+        keep = keep or self.retention.keep
+        older_than = _now() - timedelta(hours=self.retention.max_snapshot_age_hours)
+        loaded = self.iceberg_table(table)
+        if loaded is None or not _expirable(loaded.metadata, keep, older_than):
+            return 0  # nothing to expire: spare the Spark jobs
+        return self._expire_snapshots(table, older_than, keep)
+
+    def _expire_snapshots(self, table: str, older_than: datetime, keep: int) -> int:
+        result = self.sql(
+            f"CALL lake.system.expire_snapshots(table => '{self.catalog.identifier(table)}', "
+            f"older_than => TIMESTAMP '{older_than:%Y-%m-%d %H:%M:%S.%f}', "
+            f"retain_last => {keep})").first()
+        return result["deleted_data_files_count"] if result else 0
+
+    def drop_branches(self, table: str, keep=frozenset(), older_than: datetime | None = None
+                      ) -> list[str]:
+        """Drops audit branches of `table` but those in `keep` (all, or only those started
+        before `older_than`)."""
+        loaded = self.iceberg_table(table)
+        if loaded is None:
+            return []
+        dropped = []
+        for name in loaded.metadata.refs:
+            started = branch_started(name)
+            if started is None or name in keep or (older_than and started >= older_than):
+                continue
+            self.sql(f"ALTER TABLE {self.catalog.identifier(table)} DROP BRANCH IF EXISTS `{name}`")
+            dropped.append(name)
+        return dropped
+
+    def vacuum(self, keep: int | None = None) -> list[str]:
+        """Retention now, on every table: abandoned audit branches past the grace period,
+        snapshots past retention, then files nothing references that are older than the grace
+        period (a write still running may be adding them). Returns what it did, per table."""
+        keep = keep or self.retention.keep
+        grace_start = _now() - timedelta(hours=self.retention.grace_hours)
+        done = []
+        for snapshot in self.tables():
+            table, identifier = snapshot.table, self.catalog.identifier(snapshot.table)
+            branches = self.drop_branches(table, older_than=grace_start)
+            files = self.expire(table, keep)
+            orphans = self.sql(
+                f"CALL lake.system.remove_orphan_files(table => '{identifier}', "
+                f"older_than => TIMESTAMP '{grace_start:%Y-%m-%d %H:%M:%S.%f}')").count()
+            done.append(f"{table}: {len(branches)} audit branches dropped, {files} data files "
+                        f"of expired snapshots and {orphans} orphan files deleted")
+        return done
+
+
+@dataclass
+class LakeRun:
+    """One pipeline run's view of the lake (see the module's docstring)."""
+
+    lake: Lakehouse
+    run_id: str
+    started: datetime
+    bases: dict[str, int | None] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.branch = audit_branch(self.run_id, self.started)
+        self.bases = {table: self.lake.main_snapshot_id(table) for table in ZONE_OF_TABLE}
+
+    # -- write ---------------------------------------------------------------------------
+    def stage(self, table: str, frame: DataFrame) -> Snapshot:
+        """Writes `frame` as the whole of `table` on this run's audit branch."""
+        identifier = self.lake.catalog.identifier(table)
+        base = self.bases.get(table)
+        if base is None:
+            self._create(table, frame)
+            if self.lake.main_snapshot_id(table) is not None:
+                raise self._stale(table, "it was first published by another run after this "
+                                         "run started")
+            start = ""
+        else:
+            start = f" AS OF VERSION {base}"
+        # The branch keeps only its head: its ancestors are main's, which retention governs.
+        self.lake.sql(f"ALTER TABLE {identifier} CREATE OR REPLACE BRANCH `{self.branch}`{start} "
+                      "WITH SNAPSHOT RETENTION 1 SNAPSHOTS")
+        (frame.writeTo(f"{identifier}.branch_{self.branch}")
+         .option(f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id)
+         .overwrite(F.lit(True)))
+        staged = self.staged(table)
+        if staged is None:
+            raise RuntimeError(f"{table}: the write to branch {self.branch} left no snapshot")
+        return staged
+
+    def _create(self, table: str, frame: DataFrame) -> None:
+        catalog = self.lake.catalog
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in frame.schema.fields)
+        properties = {
+            "format-version": "2",
+            "stedi.zone": ZONE_OF_TABLE[table],
+            "history.expire.min-snapshots-to-keep": str(self.lake.retention.keep),
+            "history.expire.max-snapshot-age-ms":
+                str(int(self.lake.retention.max_snapshot_age_hours * 3_600_000)),
+            # Old metadata files go with the commits that replace them.
+            "write.metadata.delete-after-commit.enabled": "true",
+            "write.metadata.previous-versions-max": "20",
+        }
+        listed = ", ".join(f"'{key}'='{value}'" for key, value in properties.items())
+        self.lake.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog.identifier(table).rsplit('.', 1)[0]}")
+        try:
+            self.lake.sql(f"CREATE TABLE IF NOT EXISTS {catalog.identifier(table)} ({columns}) "
+                          f"USING iceberg LOCATION '{catalog.location(table)}' "
+                          f"TBLPROPERTIES ({listed})")
+        except Exception as error:  # another run created it a moment ago
+            if "already exists" not in str(error).lower():
+                raise
+
+    def staged(self, table: str) -> Snapshot | None:
+        """What this run wrote of `table`: its audit branch's head, if this run wrote it."""
+        loaded = self.lake.iceberg_table(table)
+        ref = loaded.metadata.refs.get(self.branch) if loaded is not None else None
+        if ref is None:
+            return None
+        snapshot = _snapshot(table, loaded, ref.snapshot_id)
+        return snapshot if snapshot.run_id == self.run_id else None
+
+    # -- read ----------------------------------------------------------------------------
+    def read(self, table: str) -> DataFrame:
+        """What this run wrote of `table`, else what was published when the run started."""
+        reader = self.lake.spark.read
+        if self.staged(table) is not None:
+            reader = reader.option("branch", self.branch)
+        elif self.bases.get(table) is not None:
+            reader = reader.option("snapshot-id", str(self.bases[table]))
+        else:
+            raise TableNotPublished(f"table {table} has no published snapshot yet "
+                                    "(materialize it first, e.g. `stedi run`)")
+        return reader.table(self.lake.catalog.identifier(table))
+
+    # -- publish -------------------------------------------------------------------------
+    def publish(self, table: str) -> Snapshot:
+        """Fast-forwards `main` to this run's branch, then applies retention."""
+        staged = self.staged(table)
+        if staged is None:
+            raise TableNotPublished(f"{table}: this run wrote nothing to publish")
+        identifier = self.lake.catalog.identifier(table)
+        try:
+            self.lake.sql(f"CALL lake.system.fast_forward(table => '{identifier}', "
+                          f"branch => 'main', to => '{self.branch}')").collect()
+        except Exception as error:
+            if "not an ancestor" in str(error):
+                raise self._stale(table, "another run published it since this run started") from None
+            raise
+        self.bases[table] = staged.snapshot_id
+        self.lake.catalog.register_raw_landing(table)
+        self.lake.expire(table)
+        return staged
+
+    def _stale(self, table: str, why: str) -> StalePublish:
+        return StalePublish(f"{table}: not published: {why}; its published snapshot stays, and "
+                            f"this run's version stays on branch {self.branch} for inspection")
+
+    # -- consent erasure -----------------------------------------------------------------
+    def erase(self, rows_of: dict[str, DataFrame]) -> dict[str, int]:
+        """Deletes `rows_of[table]` (rows of customers who withdrew consent, as keys of the
+        table) from the published table, then expires every snapshot and drops every other
+        run's audit branch that could still hold them. Returns rows deleted per table."""
+        deleted = {}
+        for table, keys in rows_of.items():
+            identifier = self.lake.catalog.identifier(table)
+            columns = keys.columns
+            found = self.lake.spark.table(identifier).join(keys, on=columns, how="left_semi").count()
+            if not found:
+                continue
+            view = f"stedi_withdrawn_{table}"
+            keys.createOrReplaceTempView(view)
+            matched = " AND ".join(f"t.`{c}` = w.`{c}`" for c in columns)
+            self.lake.sql(f"MERGE INTO {identifier} t USING {view} w ON {matched} "
+                          "WHEN MATCHED THEN DELETE")
+            deleted[table] = found
+            self._rebase(table)
+            self.lake.drop_branches(table, keep={self.branch})
+            self.lake._expire_snapshots(table, _now(), keep=1)
+        return deleted
+
+    def _rebase(self, table: str) -> None:
+        """After this run's own erasure commit on `main`, that commit is the run's base."""
+        loaded = self.lake.iceberg_table(table)
+        head = loaded.metadata.snapshot_by_id(loaded.metadata.current_snapshot_id)
+        if head is not None and head.parent_snapshot_id == self.bases.get(table):
+            self.bases[table] = head.snapshot_id
+
+
+def _snapshot(table: str, loaded, snapshot_id: int, committed_ms: int | None = None) -> Snapshot:
+    found = loaded.metadata.snapshot_by_id(snapshot_id)
+    summary = found.summary.additional_properties if found.summary else {}
+    return Snapshot(
+        table=table, snapshot_id=snapshot_id, rows=int(summary.get("total-records", 0)),
+        committed_at=datetime.fromtimestamp((committed_ms or found.timestamp_ms) / 1000, timezone.utc),
+        run_id=summary.get(RUN_ID_PROPERTY),
+        operation=found.summary.operation.value if found.summary else "",
+        location=loaded.metadata.location)
+
+
+def _expirable(metadata, keep: int, older_than: datetime) -> list[int]:
+    """Snapshots Iceberg would expire: not a branch head, not among main's newest `keep`, and
+    older than `older_than`. (A cheap look at the metadata before asking Spark.)"""
+    protected = {ref.snapshot_id for ref in metadata.refs.values()}
+    current = metadata.current_snapshot_id
+    while current is not None and keep > 0:
+        protected.add(current)
+        parent = metadata.snapshot_by_id(current)
+        current, keep = (parent.parent_snapshot_id if parent else None), keep - 1
+    limit = older_than.timestamp() * 1000
+    return [s.snapshot_id for s in metadata.snapshots
+            if s.snapshot_id not in protected and s.timestamp_ms < limit]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,96 @@
+"""The raw landing feeds as the data contract registers them: typed JSON tables over the
+landing folders (JSON SerDe, as the course's DDL), for Athena; and Athena DDL for every table."""
+
+from __future__ import annotations
+
+from stedi_assets.contract import SOURCE_BY_TABLE
+
+_HIVE_TYPES = {"string": "string", "email": "string", "epoch": "bigint", "consent": "bigint",
+               "integer": "bigint", "number": "double"}
+
+
+def raw_columns(table: str) -> list[tuple[str, str]]:
+    """(published column, Hive type) of a landing feed, as the contract types it."""
+    return [(f.column, _HIVE_TYPES[f.kind]) for f in SOURCE_BY_TABLE[table].fields]
+
+
+def table_input(table: str, location: str) -> dict:
+    """A complete Glue TableInput for a raw landing feed that Athena can query."""
+    mappings = {f"mapping.{f.column}": f.name for f in SOURCE_BY_TABLE[table].fields
+                if f.column != f.name.lower()}
+    return {
+        "Name": table,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "json", "stedi.zone": "landing"},
+        "PartitionKeys": [],
+        "StorageDescriptor": {
+            "Columns": [{"Name": name, "Type": kind} for name, kind in raw_columns(table)],
+            "Location": location.rstrip("/") + "/",
+            "Compressed": False,
+            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            "SerdeInfo": {
+                "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+                "Parameters": {"case.insensitive": "TRUE", **mappings},
+            },
+        },
+    }
+
+
+def register_in_glue(glue, database: str, table: str, location: str) -> None:
+    """Creates or updates the raw feed's Glue table (idempotent)."""
+    wanted = table_input(table, location)
+    try:
+        glue.create_table(DatabaseName=database, TableInput=wanted)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_table(DatabaseName=database, TableInput=wanted)
+
+
+def raw_ddl(table: str, location: str, database: str) -> str:
+    described = table_input(table, location)
+    storage = described["StorageDescriptor"]
+    serde = storage["SerdeInfo"]
+    return "\n".join([
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` (",
+        _columns(storage["Columns"]),
+        ")",
+        f"ROW FORMAT SERDE {_quote(serde['SerializationLibrary'])}",
+        f"WITH SERDEPROPERTIES ({_properties(serde['Parameters'])})",
+        f"STORED AS INPUTFORMAT {_quote(storage['InputFormat'])}",
+        f"OUTPUTFORMAT {_quote(storage['OutputFormat'])}",
+        f"LOCATION {_quote(storage['Location'])}",
+        f"TBLPROPERTIES ({_properties(described['Parameters'])});",
+    ])
+
+
+def iceberg_ddl(name: str, columns: list[tuple[str, str]], location: str, database: str) -> str:
+    """Athena's DDL for an Iceberg table (to recreate it elsewhere; Glue already has it)."""
+    return "\n".join([
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{name}` (",
+        _columns([{"Name": n, "Type": t} for n, t in columns]),
+        ")",
+        f"LOCATION {_quote(location.rstrip('/') + '/')}",
+        "TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet');",
+    ])
+
+
+def _columns(columns: list[dict]) -> str:
+    return ",\n".join(f"  `{c['Name']}` {c['Type']}" for c in columns)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _properties(parameters: dict[str, str]) -> str:
+    return ", ".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(parameters.items()))
+
+
+def hive_type(iceberg_type) -> str:
+    """An Iceberg type as Athena's DDL spells it."""
+    from pyiceberg.types import ListType
+
+    if isinstance(iceberg_type, ListType):
+        return f"array<{hive_type(iceberg_type.element_type)}>"
+    name = str(iceberg_type)
+    return {"long": "bigint", "timestamptz": "timestamp"}.get(name, name)
