@@ -1,10 +1,11 @@
 """The pipeline's work as one plain PySpark script: no Dagster, no asset checks.
 
-Builds one SparkSession with the pipeline's Spark settings, then calls the project's own
-validation and transformation functions in dependency order. Every table is written as
-Parquet exactly where (and how) the pipeline's IO manager writes it, and read back from
-Parquet for the steps downstream, so a comparison with `dagster asset materialize` measures
-what Dagster adds (orchestration, checks, metadata) and nothing else.
+Builds one SparkSession with the pipeline's Spark settings (less the Iceberg catalog), then
+calls the project's own validation and transformation functions in dependency order. Every
+table is written as plain Parquet under the lake and read back for the steps downstream, as
+a script without a table format would, so a comparison with `dagster asset materialize`
+measures what the pipeline adds (orchestration, Iceberg commits, write-audit-publish, checks,
+metadata) and nothing else.
 
     python benchmarks/plain_pyspark.py --landing DIR --lake DIR
 """
@@ -26,7 +27,6 @@ sys.modules.setdefault("stedi_assets", _package)
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 
 from stedi_assets import contract, transforms, validation  # noqa: E402
-from stedi_assets.lake import spark_uri, table_location  # noqa: E402
 from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY, Settings, load_settings  # noqa: E402
 from stedi_assets.spark_config import spark_conf  # noqa: E402  (what resources/spark.py uses)
 
@@ -36,24 +36,32 @@ def settings_for(landing: str, lake: str) -> Settings:
     return load_settings({**os.environ, "STEDI_LANDING_URI": landing, "STEDI_LAKE_URI": lake})
 
 
+# What a plain script would not have: the Iceberg catalog and its jars (it writes Parquet).
+LAKE_ONLY = ("spark.sql.extensions", "spark.sql.catalog.", "spark.jars.")
+
+
 def session(settings: Settings) -> SparkSession:
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
-        builder = builder.config(key, value)
+        if not key.startswith(LAKE_ONLY):
+            builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def table_location(lake: str, table: str) -> str:
+    return f"{lake}/{contract.ZONE_OF_TABLE[table]}/{table}"
 
 
 def run(spark: SparkSession, settings: Settings) -> None:
     def publish(table: str, frame: DataFrame) -> DataFrame:
-        """Write as the IO manager does; downstream steps read the Parquet, as in the pipeline."""
-        location = spark_uri(table_location(settings.lake_uri, table))
+        """Written, then read back by the steps downstream, as in the pipeline."""
+        location = table_location(settings.lake_uri, table)
         frame.write.mode("overwrite").parquet(location)
         return spark.read.parquet(location)
 
     landing = {}
     for source in contract.SOURCES:
-        lines = validation.read_landing_lines(
-            spark, spark_uri(f"{settings.landing_uri}/{source.name}"))
+        lines = validation.read_landing_lines(spark, f"{settings.landing_uri}/{source.name}")
         landing[source] = publish(source.table, validation.validate(lines, source))
     publish(contract.LANDING_QUARANTINE, validation.landing_quarantine(list(landing.items())))
 
@@ -79,7 +87,7 @@ def main() -> int:
     run(spark, settings)
     assert "dagster" not in sys.modules, "the plain script must not load Dagster"
     for table in contract.ZONE_OF_TABLE:
-        rows = spark.read.parquet(spark_uri(table_location(settings.lake_uri, table))).count()
+        rows = spark.read.parquet(table_location(settings.lake_uri, table)).count()
         print(f"{table:<26} {rows:>9}")
     return 0
 

@@ -44,9 +44,23 @@ def spark_conf(settings: Settings) -> dict[str, str]:
 
 def spark_session(settings: Settings):
     """The session `settings` describe, for the `stedi` commands that need Spark."""
+    return own_session(spark_conf(settings))
+
+
+def own_session(conf: dict[str, str]):
+    """A session with `conf`. The JVM is shared with any session the process already has (the
+    expensive part), but SQL settings, the Iceberg catalog among them, are this session's own:
+    Spark builds a catalog once per session, so a second lake needs a second session."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder
-    for key, value in spark_conf(settings).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    shared = builder.getOrCreate()
+    if type(shared).__module__.startswith("pyspark.sql.connect"):
+        return shared  # a Connect client's session is its own already
+    session = shared.newSession()
+    for key, value in conf.items():
+        if key.startswith("spark.sql.") and key != "spark.sql.extensions":
+            session.conf.set(key, value)
+    return session

@@ -10,7 +10,6 @@ from pyspark.sql import SparkSession
 
 from stedi_assets.definitions import build_definitions
 from stedi_assets.jobs import stedi_pipeline
-from stedi_assets.resources import build_resources
 from stedi_assets.spark_config import spark_conf
 from stedi_assets.sample_data import SampleSize, generate_landing
 from stedi_assets.settings import load_settings
@@ -20,6 +19,7 @@ COURSE_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" /
 
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
+    """The session's JVM. Pipelines run in sessions of their own on it (one per lake)."""
     builder = SparkSession.builder
     for key, value in spark_conf(load_settings({})).items():
         builder = builder.config(key, value)
@@ -35,8 +35,11 @@ def pipeline_settings(landing: Path, lake: Path, consent_mode: str = "any", **en
     })
 
 
-def open_lakehouse(landing: Path, lake: Path):
-    return build_resources(pipeline_settings(landing, lake))["lakehouse"].open()
+def open_lakehouse(landing: Path, lake: Path, **environ):
+    """The lake as the `stedi` commands see it, with a Spark session of its own."""
+    from stedi_assets.cli import open_lakehouse as lakehouse
+
+    return lakehouse(pipeline_settings(landing, lake, **environ), spark=True)
 
 
 def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", tables=None,
@@ -66,11 +69,12 @@ def row_counts(result) -> dict[str, int]:
 
 
 def printed_tables(stdout: str) -> dict[str, list[str]]:
-    """`stedi run`/`stedi tables` output: table -> [zone, version, rows, location]."""
+    """`stedi run`/`stedi tables` output: table -> [zone, snapshot, rows, committed_at,
+    location]."""
     found = {}
     for line in stdout.splitlines():
         words = line.split()
-        if len(words) == 5 and words[3].isdigit():
+        if len(words) == 6 and words[3].isdigit():
             found[words[0]] = words[1:]
     return found
 

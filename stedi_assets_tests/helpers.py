@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
 from stedi_assets.contract import Source
-from stedi_assets.lakehouse import Lakehouse
 from stedi_assets.validation import validate
 
 KEY = "test-key"
@@ -48,16 +46,3 @@ def step(serial: str, at: int, distance: int = 200) -> dict:
 
 def rows(frame: DataFrame, *columns: str) -> list[tuple]:
     return sorted(tuple(row) for row in frame.select(*columns).collect())
-
-
-VERSION_COLUMNS = (("customer_id", "string"), ("x", "double"))
-
-
-def write_version(lake: Lakehouse, table: str, run_id: str, rows: int, complete: bool = True):
-    """What the IO manager does, minus Spark: a folder of data, then the manifest."""
-    location = lake.new_version_location(table, run_id)
-    Path(location).mkdir(parents=True)
-    (Path(location) / "part-0.parquet").write_text(f"{rows} rows")
-    if complete:
-        return lake.record_staged(table, location, VERSION_COLUMNS, rows, run_id)
-    return location

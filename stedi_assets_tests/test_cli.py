@@ -35,11 +35,13 @@ def test_run_prints_every_published_table(published):
     landing, lake, tables = published
     assert len(tables) == 9
     assert tables["landing_quarantine"][2] == "0"
-    zone, version, rows, location = tables["machine_learning_curated"]
-    assert (zone, version) == ("curated", "1")
+    zone, snapshot, rows, committed_at, location = tables["machine_learning_curated"]
+    assert zone == "curated" and snapshot.isdigit() and committed_at.endswith("Z")
     assert int(rows) > 0
-    assert location.startswith(str(lake / "curated" / "machine_learning_curated") + "/")
-    assert tables["customer_landing"][3] == str(landing / "customer")
+    assert location.endswith(str(lake / "curated" / "machine_learning_curated"))
+    # The validated snapshot of a feed is an Iceberg table beside the raw feed's name.
+    assert tables["customer_landing"][4].endswith(
+        str(lake / "landing" / "customer_landing_validated"))
 
 
 def test_sql_answers_from_the_published_tables(lake_env, capsys):
@@ -68,13 +70,40 @@ def test_tables_lists_the_catalog(lake_env, capsys):
 def test_ddl_is_athena_ddl_for_every_table(lake_env, capsys):
     assert main(["ddl"]) == 0
     statements = capsys.readouterr().out.strip().split("\n\n")
-    assert len(statements) == 9
-    landing = next(s for s in statements if "`stedi`.`customer_landing`" in s)
+    assert len(statements) == 3 + 9  # the raw feeds, then every Iceberg table
+    landing = next(s for s in statements if "`stedi`.`customer_landing` (" in s)
     assert "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'" in landing
     assert "'mapping.share_with_research_as_of_date'='shareWithResearchAsOfDate'" in landing
     assert "`share_with_research_as_of_date` bigint" in landing
+    assert f"LOCATION '{lake_env[0] / 'customer'}/'" in landing
     curated = next(s for s in statements if "`stedi`.`customer_curated`" in s)
-    assert "ParquetHiveSerDe" in curated and "LOCATION '" in curated
+    assert "'table_type'='ICEBERG'" in curated and "LOCATION '" in curated
+    assert "`registration_date` bigint" in curated
+    validated = next(s for s in statements if "`stedi`.`customer_landing_validated`" in s)
+    assert "`invalid_reasons` array<string>" in validated
+
+
+def test_history_lists_the_snapshots_main_has_had(lake_env, capsys):
+    _, _, tables = lake_env
+    assert main(["history", "customer_trusted", "--format", "json"]) == 0
+    [only] = json.loads(capsys.readouterr().out)
+    assert str(only["snapshot"]) == tables["customer_trusted"][1]
+    assert str(only["rows"]) == tables["customer_trusted"][2]
+    assert only["run_id"] and only["operation"] == "overwrite"
+    assert main(["history", "no_such_table"]) == 1
+    assert "no table no_such_table" in capsys.readouterr().err
+
+
+def test_sql_as_of_reads_an_earlier_snapshot(lake_env, capsys):
+    _, _, tables = lake_env
+    snapshot = tables["customer_curated"][1]
+    query = "select count(*) as n from customer_curated"
+    assert main(["sql", query, "--as-of", snapshot, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"n": int(tables["customer_curated"][2])}]
+    assert main(["sql", query, "--as-of", "2000-01-01T00:00:00Z"]) == 1
+    assert "customer_curated had no published snapshot then" in capsys.readouterr().err
+    assert main(["sql", query, "--as-of", "12345"]) == 1
+    assert "no table in the query has that snapshot" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("query, problem", [

@@ -1,99 +1,143 @@
-"""Write-audit-publish bookkeeping without Spark: staging, publishing, retention, contention."""
+"""Write-audit-publish on Iceberg branches, stale publishes, retention and orphan removal, on
+tiny tables (no pipeline): what the hand-written version layer got wrong, shown right."""
 
-import json
-import multiprocessing
+import os
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
-from stedi_assets.catalog import LocalCatalog
-from stedi_assets.lakehouse import MANIFEST, Lakehouse, TableNotPublished
-from stedi_assets_tests.helpers import write_version
+from stedi_assets.lake import StalePublish, TableNotPublished
+from stedi_assets_tests.conftest import open_lakehouse
 
-def lakehouse(root: Path, keep: int = 3) -> Lakehouse:
-    return Lakehouse(str(root / "lake"), str(root / "landing"),
-                     LocalCatalog(str(root / "lake" / "catalog.sqlite")), keep)
-
-
-def test_a_staged_version_is_found_by_its_run_and_published_atomically(tmp_path):
-    lake = lakehouse(tmp_path)
-    with pytest.raises(TableNotPublished, match="customer_curated has no published version"):
-        lake.require_published("customer_curated")
-    staged = write_version(lake, "customer_curated", "run-aaaa-1", rows=7)
-    write_version(lake, "customer_curated", "run-bbbb-2", rows=9)
-    assert lake.staged("customer_curated", "run-aaaa-1") == staged
-    assert lake.staged("customer_curated", "run-cccc-3") is None
-    assert lake.published("customer_curated") is None  # staged is not published
-
-    published = lake.publish(staged)
-    assert lake.require_published("customer_curated") == published
-    assert (published.version, published.row_count) == ("1", 7)
-    manifest = json.loads((Path(published.location) / MANIFEST).read_text())
-    assert manifest["run_id"] == "run-aaaa-1"
+TABLE = "customer_curated"
+LONG_AGO = datetime.now(timezone.utc) - timedelta(days=3)
 
 
-def test_an_interrupted_write_is_never_staged(tmp_path):
-    lake = lakehouse(tmp_path)
-    write_version(lake, "customer_curated", "run-aaaa-1", rows=7, complete=False)
-    assert lake.staged("customer_curated", "run-aaaa-1") is None
+@pytest.fixture
+def lake(spark, tmp_path):
+    return open_lakehouse(tmp_path / "landing", tmp_path / "lake", STEDI_KEEP_VERSIONS="1",
+                          STEDI_MAX_SNAPSHOT_AGE_HOURS="0")
 
 
-def test_landing_tables_publish_the_raw_json_and_keep_the_snapshot(tmp_path):
-    lake = lakehouse(tmp_path, keep=1)
-    first = lake.publish(write_version(lake, "customer_landing", "run-1", rows=3))
-    second = lake.publish(write_version(lake, "customer_landing", "run-2", rows=4))
-    assert second.format == "json"
-    assert second.location == str(tmp_path / "landing" / "customer")
-    assert second.data_location == second.snapshot != first.snapshot
-    assert not Path(first.snapshot).exists()  # retention removed the old snapshot…
-    (tmp_path / "landing" / "customer").mkdir(parents=True)
-    lake.vacuum()
-    assert (tmp_path / "landing" / "customer").is_dir()  # …and never the landing feed
+def frame(lake, rows: int, tag: str = "x"):
+    return lake.spark.range(rows).select(
+        F.col("id").cast("string").alias("customer_id"), F.lit(tag).alias("serial_number"))
 
 
-def test_retention_keeps_the_newest_versions_and_removes_older_unpublished_ones(tmp_path):
-    lake = lakehouse(tmp_path, keep=2)
-    failed_long_ago = write_version(lake, "customer_curated", "run-0", rows=1)
-    published = [lake.publish(write_version(lake, "customer_curated", f"run-{i}", rows=i))
-                 for i in range(1, 5)]
-    failed_just_now = write_version(lake, "customer_curated", "run-5", rows=5)
-
-    history = lake.catalog.history("customer_curated")
-    assert [v.version for v in history] == [published[3].version, published[2].version]
-    folders = sorted(p.name for p in Path(published[3].location).parent.iterdir())
-    assert folders == sorted(Path(v.location).name
-                             for v in (published[2], published[3], failed_just_now))
-    assert not Path(failed_long_ago.location).exists()
-
-    removed = lake.vacuum(keep=1)
-    assert removed == [published[2].location]
-    assert lake.require_published("customer_curated") == published[3]
-    assert Path(failed_just_now.location).is_dir()  # newer than what is published: kept
+def count(lake, table=TABLE) -> int:
+    return lake.spark.table(lake.catalog.identifier(table)).count()
 
 
-def _publish_many(root: str, writer: str, count: int) -> None:
-    lake = lakehouse(Path(root), keep=1000)
-    for i in range(count):
-        lake.publish(write_version(lake, "machine_learning_curated", f"{writer}{i:07d}", rows=i))
+def publish(lake, run_id: str, rows: int, started=None):
+    run = lake.start_run(run_id, started)
+    run.stage(TABLE, frame(lake, rows))
+    return run, run.publish(TABLE)
 
 
-def test_two_publishers_at_once_lose_no_update_and_never_half_publish(tmp_path):
-    lakehouse(tmp_path)  # creates the catalog before the race
-    context = multiprocessing.get_context("spawn")
-    writers = [context.Process(target=_publish_many, args=(str(tmp_path), w, 20)) for w in "ab"]
-    for process in writers:
-        process.start()
-    for process in writers:
-        process.join(120)
-    assert [process.exitcode for process in writers] == [0, 0]
+def data_files(lake, table=TABLE) -> set[Path]:
+    return set(Path(lake.catalog.location(table), "data").rglob("*.parquet"))
 
-    lake = lakehouse(tmp_path, keep=1000)
-    history = lake.catalog.history("machine_learning_curated")
-    assert len(history) == 40
-    assert sorted(int(v.version) for v in history) == list(range(1, 41))
-    runs = {json.loads((Path(v.location) / MANIFEST).read_text())["run_id"][0] for v in history}
-    assert runs == {"a", "b"}
-    published = lake.require_published("machine_learning_curated")
-    assert published.version == "40"
-    manifest = json.loads((Path(published.location) / MANIFEST).read_text())
-    assert manifest["row_count"] == published.row_count
+
+def age_every_file(lake, table=TABLE, days: int = 3) -> None:
+    """As if the table's files were written days ago (orphan removal keeps younger ones)."""
+    then = time.time() - days * 86_400
+    for path in Path(lake.catalog.location(table)).rglob("*"):
+        if path.is_file():
+            os.utime(path, (then, then))
+
+
+def test_a_run_reads_what_it_wrote_and_publishes_exactly_that(lake):
+    run = lake.start_run("run-aaaa")
+    with pytest.raises(TableNotPublished, match="customer_curated has no published snapshot"):
+        run.read(TABLE)
+    staged = run.stage(TABLE, frame(lake, 7))
+
+    assert (staged.rows, staged.run_id) == (7, "run-aaaa")
+    assert lake.published(TABLE) is None  # staged is not published
+    assert run.read(TABLE).count() == 7
+    published = run.publish(TABLE)
+    assert published.snapshot_id == staged.snapshot_id == lake.require_published(TABLE).snapshot_id
+    assert [(s.run_id, s.rows) for s in lake.history(TABLE)] == [("run-aaaa", 7)]
+    assert count(lake) == 7
+
+
+def test_a_stale_publish_fails_and_the_newer_data_stays(lake):
+    publish(lake, "run-0000", 3)
+    older, newer = lake.start_run("run-aaaa"), lake.start_run("run-bbbb")
+    older.stage(TABLE, frame(lake, 7, "old"))
+    newer.stage(TABLE, frame(lake, 5, "new"))
+    newer.publish(TABLE)
+
+    with pytest.raises(StalePublish, match="another run published it since this run started") as lost:
+        older.publish(TABLE)
+
+    assert "\n" not in str(lost.value)
+    assert lake.require_published(TABLE).run_id == "run-bbbb"
+    assert count(lake) == 5
+    assert older.read(TABLE).count() == 7  # kept on its branch for inspection
+
+
+def test_the_first_publish_of_a_table_is_not_overwritten_by_an_older_run(lake):
+    older, newer = lake.start_run("run-aaaa"), lake.start_run("run-bbbb")
+    newer.stage(TABLE, frame(lake, 5))
+    newer.publish(TABLE)
+    with pytest.raises(StalePublish, match="first published by another run"):
+        older.stage(TABLE, frame(lake, 7))
+    assert count(lake) == 5
+
+
+def test_a_version_being_checked_survives_another_run_publishing_and_expiring(lake):
+    publish(lake, "run-0000", 3)
+    checking = lake.start_run("run-aaaa")
+    checking.stage(TABLE, frame(lake, 7))
+    checked = checking.read(TABLE)  # lazily: files are read only when counted below
+    for i in range(3):  # keep 1, no minimum age: every snapshot but main's is expirable
+        publish(lake, f"run-b{i:03d}", 10 + i)
+    lake.vacuum(keep=1)
+
+    assert checked.count() == 7  # nothing it references was deleted
+    with pytest.raises(StalePublish):
+        checking.publish(TABLE)
+    assert count(lake) == 12  # readable by name, the newest publish
+
+
+def test_a_metadata_only_edit_then_vacuum_loses_nothing(lake):
+    run, _ = publish(lake, "run-aaaa", 9)
+    run.publish(TABLE)  # the same publish again (a retried call): a no-op
+    lake.sql(f"ALTER TABLE {lake.catalog.identifier(TABLE)} SET TBLPROPERTIES ('comment'='edited')")
+    files = data_files(lake)
+    age_every_file(lake)
+
+    lake.vacuum(keep=1)
+
+    assert data_files(lake) == files
+    assert count(lake) == 9
+    assert lake.require_published(TABLE).run_id == "run-aaaa"
+
+
+def test_retention_expires_old_snapshots_and_orphans_after_the_grace_period(lake):
+    for i in range(4):  # keep 1, no minimum age: each publish expires the one before
+        run, _ = publish(lake, f"run-{i:04d}", 10 + i)
+        assert run.branch not in lake.iceberg_table(TABLE).metadata.refs  # dropped once published
+    abandoned = lake.start_run("run-dead", started=LONG_AGO)  # killed after its write
+    abandoned.stage(TABLE, frame(lake, 99))
+    orphan = Path(lake.catalog.location(TABLE), "data", "left-by-a-killed-run.parquet")
+    orphan.write_bytes(b"not referenced by any snapshot")
+    age_every_file(lake)
+    fresh_orphan = orphan.with_name("a-run-is-writing-it-now.parquet")
+    fresh_orphan.write_bytes(b"not referenced yet")
+
+    report = lake.vacuum()
+
+    assert [s.rows for s in lake.history(TABLE)] == [13]
+    assert count(lake) == 13
+    assert "1 audit branches dropped" in report[0]
+    assert abandoned.branch not in lake.iceberg_table(TABLE).metadata.refs
+    assert not orphan.exists()
+    assert fresh_orphan.exists()  # younger than the grace period: a write may still add it
+    referenced = {Path(f.removeprefix("file:")) for f in lake.spark.table(
+        f"{lake.catalog.identifier(TABLE)}.all_data_files").select("file_path").toPandas()["file_path"]}
+    assert referenced and referenced <= data_files(lake)

@@ -50,6 +50,18 @@ def test_unusable_catalog_settings_name_the_variable(variable, value):
         load_settings({variable: value})
 
 
+def test_the_local_catalog_brings_iceberg_and_sqlite_jdbc(tmp_path):
+    from stedi_assets.spark_config import spark_conf
+
+    conf = spark_conf(load_settings({"STEDI_LAKE_URI": str(tmp_path)}))
+    packages = conf["spark.jars.packages"].split(",")
+    assert packages[0].startswith("org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:")
+    assert any(p.startswith("org.xerial:sqlite-jdbc:") for p in packages)
+    assert conf["spark.sql.catalog.lake.type"] == "jdbc"
+    assert conf["spark.sql.catalog.lake.uri"] == f"jdbc:sqlite:{tmp_path / 'catalog.sqlite'}"
+    assert "spark.hadoop.fs.s3.impl" not in conf
+
+
 def test_s3_brings_the_s3a_connector_matching_pyspark_and_the_endpoint(monkeypatch, tmp_path):
     import pyspark
 
@@ -57,17 +69,41 @@ def test_s3_brings_the_s3a_connector_matching_pyspark_and_the_endpoint(monkeypat
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5123")
     monkeypatch.setenv("STEDI_S3_PATH_STYLE", "true")
-    on_s3 = {"STEDI_LANDING_URI": "s3://bucket/landing", "STEDI_JAR_CACHE": str(tmp_path)}
+    on_s3 = {"STEDI_LANDING_URI": "s3://bucket/landing", "STEDI_LAKE_URI": "s3://bucket/lake",
+             "STEDI_PSEUDONYM_KEY": "k", "STEDI_JAR_CACHE": str(tmp_path)}
     conf = spark_conf(load_settings(on_s3))
     shipped = next((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
     version = shipped.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
-    assert conf["spark.jars.packages"] == f"org.apache.hadoop:hadoop-aws:{version}"
+    packages = conf["spark.jars.packages"].split(",")
+    assert f"org.apache.hadoop:hadoop-aws:{version}" in packages
+    assert any(p.startswith("org.apache.iceberg:iceberg-aws-bundle:") for p in packages)
+    assert "software.amazon.awssdk:bundle" in conf["spark.jars.excludes"]  # 640 MB spared
     assert conf["spark.jars.ivy"] == str(tmp_path)
+    assert conf["spark.sql.catalog.lake.type"] == "glue"
+    assert conf["spark.sql.catalog.lake.warehouse"] == "s3://bucket/lake"
+    assert conf["spark.sql.catalog.lake.s3.endpoint"] == "http://127.0.0.1:5123"
+    assert conf["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5123"
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
     assert not any("secret" in key or "access.key" in key for key in conf)
 
-    provided = spark_conf(load_settings({**on_s3, "STEDI_S3A_JARS": "provided"}))
+    provided = spark_conf(load_settings({**on_s3, "STEDI_JARS": "provided"}))
     assert "spark.jars.packages" not in provided
-    assert "spark.jars.packages" not in spark_conf(load_settings({}))
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("STEDI_MAX_SNAPSHOT_AGE_HOURS", "-1"), ("STEDI_MAX_SNAPSHOT_AGE_HOURS", "a week"),
+    ("STEDI_GRACE_HOURS", "1"), ("STEDI_JARS", "ivy")])
+def test_unusable_retention_and_jar_settings_name_the_variable(variable, value):
+    with pytest.raises(SettingsError, match=f"{variable}='{value}'"):
+        load_settings({variable: value})
+
+
+def test_a_resource_field_with_a_fixed_set_of_values_is_validated():
+    from pydantic import ValidationError
+
+    from stedi_assets.resources import PrivacyPolicy
+
+    with pytest.raises(ValidationError):
+        PrivacyPolicy(consent_mode="sometimes", pseudonym_key="k")

@@ -19,6 +19,22 @@ from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
 NAME = "lake"  # the catalog's name in Spark and in pyiceberg (the JDBC catalog records it)
 ICEBERG_VERSION = "1.12.0"
 SQLITE_JDBC = "org.xerial:sqlite-jdbc:3.54.1.0"
+# The AWS SDK v2 inside iceberg-aws-bundle. Hadoop's S3A connector (for the landing files) runs
+# on it too, given the two SDK modules the bundle lacks: 116 MB of jars instead of the 640 MB
+# SDK bundle hadoop-aws asks for, which is excluded with everything the bundle already has.
+AWS_SDK_VERSION = "2.54.17"
+_IN_THE_BUNDLE = (
+    "annotations", "apache5-client", "arns", "auth", "aws-core", "aws-query-protocol",
+    "aws-xml-protocol", "checksums", "checksums-spi", "crt-core", "endpoints-spi", "http-auth",
+    "http-auth-aws", "http-auth-aws-eventstream", "http-auth-spi", "http-client-spi",
+    "identity-spi", "json-utils", "metrics-spi", "netty-nio-client", "profiles", "protocol-core",
+    "regions", "retries", "retries-spi", "s3", "sdk-core", "third-party-jackson-core", "utils",
+    "utils-lite", "bundle")
+S3_EXCLUDES = ",".join(
+    [f"software.amazon.awssdk:{name}" for name in _IN_THE_BUNDLE]
+    + ["io.netty:*", "org.apache.httpcomponents*:*", "commons-codec:commons-codec",
+       "commons-logging:commons-logging", "org.slf4j:slf4j-api",
+       "org.reactivestreams:reactive-streams", "software.amazon.eventstream:eventstream"])
 VALIDATED_SUFFIX = "_validated"
 
 CatalogKind = Literal["local", "glue"]
@@ -85,6 +101,11 @@ class LakeCatalog:
         if self.kind == "glue":
             conf |= {f"{prefix}.type": "glue", f"{prefix}.warehouse": self.lake_uri,
                      f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO"}
+            # Endpoints for S3-compatible servers; credentials stay in the default chain.
+            for key, value in (("glue.endpoint", aws.endpoint("glue")),
+                               ("s3.endpoint", aws.s3_endpoint()), ("client.region", aws.region())):
+                if value:
+                    conf[f"{prefix}.{key}"] = value
             if aws.path_style_access():
                 conf[f"{prefix}.s3.path-style-access"] = "true"
         else:
@@ -98,6 +119,8 @@ class LakeCatalog:
         if self.jars == "maven":
             conf["spark.jars.packages"] = ",".join(self.packages())
             conf["spark.jars.ivy"] = self.jar_cache
+            if self.uses_s3:
+                conf["spark.jars.excludes"] = S3_EXCLUDES
         return conf
 
     @property
@@ -113,7 +136,9 @@ class LakeCatalog:
         if self.kind == "glue" or self.uses_s3:
             packages.append(f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG_VERSION}")
         if self.uses_s3:
-            packages.append(f"org.apache.hadoop:hadoop-aws:{hadoop_version()}")
+            packages += [f"org.apache.hadoop:hadoop-aws:{hadoop_version()}",
+                         f"software.amazon.awssdk:s3-transfer-manager:{AWS_SDK_VERSION}",
+                         f"software.amazon.awssdk:apache-client:{AWS_SDK_VERSION}"]
         return packages
 
     def register_raw_landing(self, table: str) -> None:
@@ -132,14 +157,10 @@ class LakeCatalog:
         if self.kind == "glue":
             from pyiceberg.catalog.glue import GlueCatalog
 
-            properties = {}
-            endpoint = aws.endpoint("glue")
-            if endpoint:
-                properties["glue.endpoint"] = endpoint
-            if aws.s3_endpoint():
-                properties["s3.endpoint"] = aws.s3_endpoint()
-            if aws.region():
-                properties |= {"glue.region": aws.region(), "s3.region": aws.region()}
+            # pyarrow's S3 ignores AWS_ENDPOINT_URL; without a region it guesses, slowly.
+            properties = {key: value for key, value in (
+                ("glue.endpoint", aws.endpoint("glue")), ("s3.endpoint", aws.s3_endpoint()),
+                ("glue.region", aws.region()), ("s3.region", aws.region())) if value}
             return GlueCatalog(NAME, **properties)
         from pyiceberg.catalog.sql import SqlCatalog
 

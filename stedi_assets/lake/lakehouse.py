@@ -205,6 +205,7 @@ class LakeRun:
     run_id: str
     started: datetime
     bases: dict[str, int | None] = field(default_factory=dict)
+    published: dict[str, int] = field(default_factory=dict)  # by this run
 
     def __post_init__(self):
         self.branch = audit_branch(self.run_id, self.started)
@@ -258,7 +259,7 @@ class LakeRun:
                 raise
 
     def staged(self, table: str) -> Snapshot | None:
-        """What this run wrote of `table`: its audit branch's head, if this run wrote it."""
+        """What this run wrote of `table` and has not published: its audit branch's head."""
         loaded = self.lake.iceberg_table(table)
         ref = loaded.metadata.refs.get(self.branch) if loaded is not None else None
         if ref is None:
@@ -270,10 +271,12 @@ class LakeRun:
     def read(self, table: str) -> DataFrame:
         """What this run wrote of `table`, else what was published when the run started."""
         reader = self.lake.spark.read
-        if self.staged(table) is not None:
+        if table in self.published:
+            reader = reader.option("versionAsOf", str(self.published[table]))
+        elif self.staged(table) is not None:
             reader = reader.option("branch", self.branch)
         elif self.bases.get(table) is not None:
-            reader = reader.option("snapshot-id", str(self.bases[table]))
+            reader = reader.option("versionAsOf", str(self.bases[table]))
         else:
             raise TableNotPublished(f"table {table} has no published snapshot yet "
                                     "(materialize it first, e.g. `stedi run`)")
@@ -281,7 +284,10 @@ class LakeRun:
 
     # -- publish -------------------------------------------------------------------------
     def publish(self, table: str) -> Snapshot:
-        """Fast-forwards `main` to this run's branch, then applies retention."""
+        """Fast-forwards `main` to this run's branch, then applies retention. The branch is
+        dropped: `main` holds the snapshot now, and downstream steps read it by its id."""
+        if table in self.published:  # a retried call: done already
+            return _snapshot(table, self.lake.iceberg_table(table), self.published[table])
         staged = self.staged(table)
         if staged is None:
             raise TableNotPublished(f"{table}: this run wrote nothing to publish")
@@ -293,7 +299,8 @@ class LakeRun:
             if "not an ancestor" in str(error):
                 raise self._stale(table, "another run published it since this run started") from None
             raise
-        self.bases[table] = staged.snapshot_id
+        self.bases[table] = self.published[table] = staged.snapshot_id
+        self.lake.sql(f"ALTER TABLE {identifier} DROP BRANCH IF EXISTS `{self.branch}`")
         self.lake.catalog.register_raw_landing(table)
         self.lake.expire(table)
         return staged

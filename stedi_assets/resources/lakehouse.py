@@ -5,9 +5,14 @@ from typing import Literal
 
 from dagster import ConfigurableResource, InitResourceContext, ResourceDependency
 from dagster_pyspark import LazyPySparkResource
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from stedi_assets.lake import LakeCatalog, Lakehouse, LakeRun, Retention
+
+# Each run's view of the lake, one per run and lake in this process: Dagster may hand the IO
+# manager and the steps separate copies of this resource, and they must share the run's bases.
+_RUNS: dict[tuple[str, str], LakeRun] = {}
+_REMEMBERED_RUNS = 16
 
 
 class LakehouseResource(ConfigurableResource):
@@ -23,8 +28,6 @@ class LakehouseResource(ConfigurableResource):
     grace_hours: float = Field(default=24.0, ge=24)
     pyspark: ResourceDependency[LazyPySparkResource]
 
-    _run: LakeRun | None = PrivateAttr(default=None)
-
     def lakehouse(self) -> Lakehouse:
         catalog = LakeCatalog(self.catalog, self.lake_uri, self.landing_uri, self.database)
         retention = Retention(self.keep_versions, self.max_snapshot_age_hours, self.grace_hours)
@@ -32,16 +35,15 @@ class LakehouseResource(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # Before any step reads anything: the run's bases are main as the run starts.
-        if context.dagster_run is not None:
-            self._run = self._start(context.dagster_run.run_id, context)
+        if context.run is not None:
+            record = context.instance.get_run_record_by_id(context.run.run_id)
+            self.run(context.run.run_id, record.create_timestamp if record else None)
 
-    def _start(self, run_id: str, context: InitResourceContext | None = None) -> LakeRun:
-        record = context.instance.get_run_record_by_id(run_id) if context and context.instance else None
-        started = record.create_timestamp if record else datetime.now(timezone.utc)
-        return self.lakehouse().start_run(run_id, started)
-
-    def run(self, run_id: str) -> LakeRun:
+    def run(self, run_id: str, started: datetime | None = None) -> LakeRun:
         """This run's view of the lake (noted when the run started)."""
-        if self._run is None or self._run.run_id != run_id:
-            self._run = self._start(run_id)
-        return self._run
+        key = (self.lake_uri, run_id)
+        if key not in _RUNS:
+            while len(_RUNS) >= _REMEMBERED_RUNS:
+                _RUNS.pop(next(iter(_RUNS)))
+            _RUNS[key] = self.lakehouse().start_run(run_id, started or datetime.now(timezone.utc))
+        return _RUNS[key]
