@@ -22,7 +22,7 @@ from stedi_assets.contract import (
     MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, STEP_TRAINER_LANDING, STEP_TRAINER_TRUSTED,
     UNIQUE_KEYS, ZONE_OF_TABLE,
 )
-from stedi_assets.erasure import erase_withdrawn
+from stedi_assets.erasure import Erasure
 from stedi_assets.lake import StalePublish
 from stedi_assets.metadata import MASKED
 from stedi_assets.resources import LakehouseResource, PrivacyPolicy
@@ -213,11 +213,11 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     results = evaluate(table, run.read(table), inputs, privacy)
     passed = all(result.passed for name, result in results if name not in WARNINGS)
     outcome = {"audit_branch": run.branch}
+    erasure = None
     if table == CUSTOMER_TRUSTED and staged is not None:
         # Erasure does not wait for a green run: whatever the checks say.
-        erased = erase_withdrawn(run, inputs[CUSTOMER_LANDING], privacy.pseudonym_key,
-                                 customer_trusted_published_here=passed)
-        outcome["erased_withdrawn_rows"] = MetadataValue.json(erased)
+        erasure = Erasure.plan(run, inputs[CUSTOMER_LANDING], privacy.pseudonym_key)
+        erasure.erase_downstream()
     stale = None
     if staged is None:
         outcome["published"] = "already published: checked the published snapshot"
@@ -229,6 +229,9 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     else:
         outcome["published"] = (f"no: a blocking check failed; the published snapshot is "
                                 f"unchanged and the checked one stays on branch {run.branch}")
+    if erasure is not None:
+        erasure.finish(customer_trusted_published=table in run.published)
+        outcome["erased_withdrawn_rows"] = MetadataValue.json(erasure.erased)
     outcome["checked_snapshot"] = str((staged or run.lake.require_published(table)).snapshot_id)
     for name, result in results:
         yield AssetCheckResult(asset_key=AssetKey(table), check_name=name, passed=result.passed,

@@ -8,6 +8,8 @@ from the customer_trusted the run just built, so a bug there cannot erase anybod
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -38,25 +40,41 @@ def withdrawn_customers(published_customers: DataFrame, consenting: DataFrame) -
         "customer_id", F.when(F.col("_claimed").isNull(), F.col("serial_number")).alias("serial_number"))
 
 
-def erase_withdrawn(run: LakeRun, customer_landing: DataFrame, pseudonym_key: str,
-                    customer_trusted_published_here: bool) -> dict[str, int]:
-    """Deletes withdrawn customers' rows from the published tables; returns rows per table.
-    customer_trusted itself is left to this run's publish when that is about to happen."""
-    lake = run.lake
-    if lake.published(CUSTOMER_TRUSTED) is None:
-        return {}
-    published = lake.spark.table(lake.catalog.identifier(CUSTOMER_TRUSTED))
-    consenting = quality.consenting_customers(customer_landing, pseudonym_key)
-    withdrawn = withdrawn_customers(published, consenting).collect()
-    if not withdrawn:
-        return {}
-    spark = lake.spark
-    tables = [t for t in ERASURE_KEY if lake.published(t) is not None
-              and not (t == CUSTOMER_TRUSTED and customer_trusted_published_here)]
-    keys = {}
-    for table in tables:
-        column = ERASURE_KEY[table]
-        values = sorted({row[column] for row in withdrawn if row[column] is not None})
-        if values:
-            keys[table] = spark.createDataFrame([(v,) for v in values], f"{column} string")
-    return run.erase(keys)
+@dataclass
+class Erasure:
+    """The rows of customers who withdrew, per table, and how many left each table."""
+
+    run: LakeRun
+    keys: dict[str, DataFrame]
+    erased: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def plan(cls, run: LakeRun, customer_landing: DataFrame, pseudonym_key: str) -> Erasure:
+        """Who, among the customers published in customer_trusted, no longer consents."""
+        lake = run.lake
+        if lake.published(CUSTOMER_TRUSTED) is None:
+            return cls(run, {})
+        published = lake.spark.table(lake.catalog.identifier(CUSTOMER_TRUSTED))
+        consenting = quality.consenting_customers(customer_landing, pseudonym_key)
+        withdrawn = withdrawn_customers(published, consenting).collect()
+        keys = {}
+        for table, column in ERASURE_KEY.items():
+            values = sorted({row[column] for row in withdrawn if row[column] is not None})
+            if values and lake.published(table) is not None:
+                keys[table] = lake.spark.createDataFrame([(v,) for v in values], f"{column} string")
+        return cls(run, keys)
+
+    def erase_downstream(self) -> None:
+        """Everything but customer_trusted, whose fate its own checks decide."""
+        self.erased |= self.run.erase(
+            {t: k for t, k in self.keys.items() if t != CUSTOMER_TRUSTED})
+
+    def finish(self, customer_trusted_published: bool) -> None:
+        """customer_trusted: the run published it without them (its older snapshots still
+        hold them), or it did not (they are deleted from what is published)."""
+        if CUSTOMER_TRUSTED not in self.keys:
+            return
+        if customer_trusted_published:
+            self.run.purge_history(CUSTOMER_TRUSTED)
+        else:
+            self.erased |= self.run.erase({CUSTOMER_TRUSTED: self.keys[CUSTOMER_TRUSTED]})

@@ -47,10 +47,14 @@ def spark_session(settings: Settings):
     return own_session(spark_conf(settings))
 
 
+_SESSIONS: dict[tuple, object] = {}
+
+
 def own_session(conf: dict[str, str]):
-    """A session with `conf`. The JVM is shared with any session the process already has (the
-    expensive part), but SQL settings, the Iceberg catalog among them, are this session's own:
-    Spark builds a catalog once per session, so a second lake needs a second session."""
+    """The process's session for `conf`. The JVM is shared with any session the process already
+    has (the expensive part), but SQL settings, the Iceberg catalog among them, are this
+    session's own: Spark builds a catalog once per session, so a second lake needs a second
+    session. Every resource of a run asks for the same `conf` and gets the same session."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder
@@ -59,8 +63,13 @@ def own_session(conf: dict[str, str]):
     shared = builder.getOrCreate()
     if type(shared).__module__.startswith("pyspark.sql.connect"):
         return shared  # a Connect client's session is its own already
+    key = tuple(sorted(conf.items()))
+    known = _SESSIONS.get(key)
+    if known is not None and known.sparkContext is shared.sparkContext:
+        return known
     session = shared.newSession()
-    for key, value in conf.items():
-        if key.startswith("spark.sql.") and key != "spark.sql.extensions":
-            session.conf.set(key, value)
+    for name, value in conf.items():
+        if name.startswith("spark.sql.") and name != "spark.sql.extensions":
+            session.conf.set(name, value)
+    _SESSIONS[key] = session
     return session

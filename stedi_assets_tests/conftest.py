@@ -91,3 +91,13 @@ def course_sample() -> Path:
     if not COURSE_SAMPLE.is_dir():
         pytest.skip(f"course sample not found at {COURSE_SAMPLE}")
     return COURSE_SAMPLE
+
+
+# Fixtures that run a whole pipeline: a test that uses one is `slow`.
+PIPELINE_FIXTURES = {"published", "lake_env", "pipeline_run", "published_lake", "course_sample"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

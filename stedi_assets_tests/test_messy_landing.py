@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from stedi_assets.messy_data import generate_messy_landing
 from stedi_assets_tests import reference
-from stedi_assets_tests.conftest import row_counts, run_pipeline
+from stedi_assets_tests.conftest import open_lakehouse, row_counts, run_pipeline
 
 ACCOUNTED = {"customer": "customer_trusted", "accelerometer": "accelerometer_trusted",
              "step_trainer": "step_trainer_trusted"}
@@ -32,8 +32,12 @@ def messy_landing(tmp_path_factory):
 def pipeline_run(request, spark, messy_landing, tmp_path_factory):
     """(consent mode, the pipeline's result, the reference's expectations)."""
     mode = request.param
-    result = run_pipeline(messy_landing, tmp_path_factory.mktemp(f"lake_{mode}"), mode)
+    LAKES[mode] = tmp_path_factory.mktemp(f"lake_{mode}")
+    result = run_pipeline(messy_landing, LAKES[mode], mode)
     return mode, result, reference.expected(messy_landing, mode)
+
+
+LAKES = {}  # consent mode -> the lake its run wrote
 
 
 def failed_checks(result) -> list[str]:
@@ -121,14 +125,17 @@ def test_every_table_has_the_reference_row_count(pipeline_run):
         f"consent mode {mode}; failed checks: {failed_checks(result)}")
 
 
-def test_the_quarantine_has_the_reference_reasons(pipeline_run, spark):
+def test_the_quarantine_has_the_reference_reasons(pipeline_run, messy_landing):
     mode, result, expected = pipeline_run
-    [location] = [
-        event.step_materialization_data.materialization.metadata["location"].value
+    [snapshot] = [
+        event.step_materialization_data.materialization.metadata["snapshot_id"].value
         for event in result.get_asset_materialization_events()
         if event.asset_key.path[-1] == "landing_quarantine"
     ]
-    reasons = spark.read.parquet(location).select(
+    lake = open_lakehouse(messy_landing, LAKES[mode])
+    quarantine = lake.spark.read.option("versionAsOf", snapshot).table(
+        lake.catalog.identifier("landing_quarantine"))
+    reasons = quarantine.select(
         "source", F.explode("reasons").alias("reason")).groupBy("source", "reason").count()
     found = Counter()
     for row in reasons.collect():

@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from stedi_assets_tests.conftest import printed_tables, row_counts, run_pipeline
+
+pytestmark = [pytest.mark.slow, pytest.mark.connect]
 
 
 def test_the_pipeline_gives_the_same_tables_through_spark_connect(spark, small_landing, tmp_path):

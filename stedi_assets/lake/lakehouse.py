@@ -153,9 +153,9 @@ class Lakehouse:
         loaded = self.iceberg_table(table)
         if loaded is None or not _expirable(loaded.metadata, keep, older_than):
             return 0  # nothing to expire: spare the Spark jobs
-        return self._expire_snapshots(table, older_than, keep)
+        return self.expire_snapshots(table, older_than, keep)
 
-    def _expire_snapshots(self, table: str, older_than: datetime, keep: int) -> int:
+    def expire_snapshots(self, table: str, older_than: datetime, keep: int) -> int:
         result = self.sql(
             f"CALL lake.system.expire_snapshots(table => '{self.catalog.identifier(table)}', "
             f"older_than => TIMESTAMP '{older_than:%Y-%m-%d %H:%M:%S.%f}', "
@@ -328,9 +328,14 @@ class LakeRun:
                           "WHEN MATCHED THEN DELETE")
             deleted[table] = found
             self._rebase(table)
-            self.lake.drop_branches(table, keep={self.branch})
-            self.lake._expire_snapshots(table, _now(), keep=1)
+            self.purge_history(table)
         return deleted
+
+    def purge_history(self, table: str) -> None:
+        """Expires every snapshot of `table` but `main`'s, and drops every other run's audit
+        branch: after an erasure nothing may keep the rows that left."""
+        self.lake.drop_branches(table, keep={self.branch})
+        self.lake.expire_snapshots(table, _now(), keep=1)
 
     def _rebase(self, table: str) -> None:
         """After this run's own erasure commit on `main`, that commit is the run's base."""
