@@ -93,11 +93,18 @@ def course_sample() -> Path:
     return COURSE_SAMPLE
 
 
-# Fixtures that run a whole pipeline: a test that uses one is `slow`.
+# Fixtures that run a whole pipeline: a test that uses one is `slow`. A test that needs Spark
+# at all is `spark`; one that needs neither Spark nor a server is `quick`.
 PIPELINE_FIXTURES = {"published", "lake_env", "pipeline_run", "published_lake", "course_sample"}
+NOT_QUICK = {"slow", "spark", "aws", "connect"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if PIPELINE_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if "spark" in fixtures:
+            item.add_marker(pytest.mark.spark)
+        if not NOT_QUICK & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.quick)
