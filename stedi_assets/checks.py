@@ -2,7 +2,7 @@
 
 The audit of write-audit-publish: a table's check step checks the version its run wrote and
 publishes it only when every blocking check passes. A failing blocking check leaves the
-published version as it was and stops the run before any downstream table is built from
+published snapshot as it was and stops the run before any downstream table is built from
 bad data. Schema drift (unknown fields) only warns.
 """
 
@@ -103,7 +103,7 @@ def check_names(table: str) -> list[str]:
 
 
 def check_inputs(table: str) -> list[str]:
-    """The tables a table's checks compare it with (the published versions)."""
+    """The tables a table's checks compare it with (as this run published them)."""
     if ZONE_OF_TABLE[table] == LANDING:
         return []
     inputs = [CUSTOMER_LANDING]

@@ -30,14 +30,17 @@ ERASURE_KEY = {
 }
 
 
-def withdrawn_customers(published_customers: DataFrame, consenting: DataFrame) -> DataFrame:
-    """(customer_id, serial_number) of published customers who no longer consent. A serial
-    number a consenting customer still claims is not theirs alone: it is left out."""
-    gone = published_customers.select("customer_id", "serial_number").join(
-        consenting.select("customer_id"), on="customer_id", how="left_anti")
-    still_claimed = consenting.select("serial_number", F.lit(True).alias("_claimed"))
-    return gone.join(still_claimed, on="serial_number", how="left").select(
-        "customer_id", F.when(F.col("_claimed").isNull(), F.col("serial_number")).alias("serial_number"))
+def withdrawn_keys(published_customers: DataFrame, consenting: DataFrame) -> dict[str, DataFrame]:
+    """Per erasure key column, the values that belong to published customers who no longer
+    consent."""
+    gone = published_customers.join(consenting.select("customer_id"), on="customer_id",
+                                    how="left_anti")
+    return {
+        "customer_id": gone.select("customer_id"),
+        # A serial number a consenting customer still claims is not the leaver's alone: it stays.
+        "serial_number": gone.select("serial_number").join(
+            consenting.select("serial_number"), on="serial_number", how="left_anti"),
+    }
 
 
 @dataclass
@@ -56,12 +59,13 @@ class Erasure:
             return cls(run, {})
         published = lake.spark.table(lake.catalog.identifier(CUSTOMER_TRUSTED))
         consenting = quality.consenting_customers(customer_landing, pseudonym_key)
-        withdrawn = withdrawn_customers(published, consenting).collect()
+        values = {column: sorted({row[0] for row in frame.collect() if row[0] is not None})
+                  for column, frame in withdrawn_keys(published, consenting).items()}
         keys = {}
         for table, column in ERASURE_KEY.items():
-            values = sorted({row[column] for row in withdrawn if row[column] is not None})
-            if values and lake.published(table) is not None:
-                keys[table] = lake.spark.createDataFrame([(v,) for v in values], f"{column} string")
+            if values[column] and lake.published(table) is not None:
+                keys[table] = lake.spark.createDataFrame([(v,) for v in values[column]],
+                                                         f"{column} string")
         return cls(run, keys)
 
     def erase_downstream(self) -> None:
