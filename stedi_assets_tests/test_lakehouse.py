@@ -141,3 +141,15 @@ def test_retention_expires_old_snapshots_and_orphans_after_the_grace_period(lake
     referenced = {Path(f.removeprefix("file:")) for f in lake.spark.table(
         f"{lake.catalog.identifier(TABLE)}.all_data_files").select("file_path").toPandas()["file_path"]}
     assert referenced and referenced <= data_files(lake)
+
+
+def test_a_run_whose_starting_snapshot_was_expired_stops_with_one_line(lake):
+    publish(lake, "run-0000", 3)
+    slow = lake.start_run("run-aaaa")  # starts from run-0000's snapshot...
+    publish(lake, "run-bbbb", 5)  # ...which keep 1 and no minimum age expire at once
+
+    with pytest.raises(StalePublish, match="expired after another run published"):
+        slow.read(TABLE)
+    with pytest.raises(StalePublish, match="another run published it since this run started"):
+        slow.stage(TABLE, frame(lake, 7))
+    assert count(lake) == 5

@@ -110,7 +110,8 @@ def test_two_runs_at_once_on_one_lake_publish_whole_tables_or_stop_cleanly(
 
     for run, output in zip(runs, outputs):
         if run.returncode != 0:  # the only acceptable failure: it lost a publish race
-            assert "StalePublish" in output, output[-3000:]
+            problems = [line for line in output.splitlines() if "Exception" in line or "Error" in line]
+            assert "StalePublish" in output, "\n".join(problems[:20])
             assert "FILE_NOT_EXIST" not in output and "No such file" not in output
     assert 0 in [run.returncode for run in runs]
     lakehouse = open_lakehouse(small_landing, lake)

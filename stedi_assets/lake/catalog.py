@@ -163,10 +163,16 @@ class LakeCatalog:
                 ("glue.region", aws.region()), ("s3.region", aws.region())) if value}
             return GlueCatalog(NAME, **properties)
         from pyiceberg.catalog.sql import SqlCatalog
+        from sqlalchemy.exc import OperationalError
 
         self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        return SqlCatalog(NAME, uri=f"sqlite:///{self.sqlite_path}",
-                          warehouse=Path(self.lake_uri).as_uri())
+        for attempt in range(3):
+            try:
+                return SqlCatalog(NAME, uri=f"sqlite:///{self.sqlite_path}",
+                                  warehouse=Path(self.lake_uri).as_uri())
+            except OperationalError as error:  # another process created the catalog just now
+                if "already exists" not in str(error) or attempt == 2:
+                    raise
 
 
 def _s3a_conf() -> dict[str, str]:

@@ -14,7 +14,9 @@ Metadata (snapshots, history, what is published) is read through pyiceberg, with
 from __future__ import annotations
 
 import logging
+import random
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -25,6 +27,7 @@ from stedi_assets.contract import ZONE_OF_TABLE
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name, pipeline_table
 
 RUN_ID_PROPERTY = "stedi.run-id"
+COMMIT_ATTEMPTS = 6
 AUDIT_PREFIX = "audit_"
 _AUDIT_BRANCH = re.compile(r"^audit_(\d{8}_\d{6})_[0-9a-z]+$")
 
@@ -84,6 +87,21 @@ class Lakehouse:
 
     def sql(self, statement: str) -> DataFrame:
         return self.spark.sql(statement)
+
+    def commit(self, statement: str) -> list:
+        """Runs a statement that commits table metadata (a branch, a fast-forward, an expiry)
+        and returns its rows. Iceberg does not retry these when another process committed to
+        the same table a moment before; each is safe to repeat against the refreshed table
+        (a fast-forward then fails if `main` moved), so it is repeated."""
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                return self.spark.sql(statement).collect()
+            except Exception as error:
+                if "CommitFailedException" not in str(error) or attempt == COMMIT_ATTEMPTS:
+                    raise
+                log.info("concurrent commit, trying again (%d): %s", attempt, statement)
+                time.sleep(random.uniform(0.05, 0.5) * attempt)
+        raise AssertionError("unreachable")
 
     # -- metadata (pyiceberg) ------------------------------------------------------------
     def iceberg_table(self, table: str):
@@ -156,11 +174,11 @@ class Lakehouse:
         return self.expire_snapshots(table, older_than, keep)
 
     def expire_snapshots(self, table: str, older_than: datetime, keep: int) -> int:
-        result = self.sql(
+        rows = self.commit(
             f"CALL lake.system.expire_snapshots(table => '{self.catalog.identifier(table)}', "
             f"older_than => TIMESTAMP '{older_than:%Y-%m-%d %H:%M:%S.%f}', "
-            f"retain_last => {keep})").first()
-        return result["deleted_data_files_count"] if result else 0
+            f"retain_last => {keep})")
+        return rows[0]["deleted_data_files_count"] if rows else 0
 
     def drop_branches(self, table: str, keep=frozenset(), older_than: datetime | None = None
                       ) -> list[str]:
@@ -174,7 +192,7 @@ class Lakehouse:
             started = branch_started(name)
             if started is None or name in keep or (older_than and started >= older_than):
                 continue
-            self.sql(f"ALTER TABLE {self.catalog.identifier(table)} DROP BRANCH IF EXISTS `{name}`")
+            self.commit(f"ALTER TABLE {self.catalog.identifier(table)} DROP BRANCH IF EXISTS `{name}`")
             dropped.append(name)
         return dropped
 
@@ -189,9 +207,9 @@ class Lakehouse:
             table, identifier = snapshot.table, self.catalog.identifier(snapshot.table)
             branches = self.drop_branches(table, older_than=grace_start)
             files = self.expire(table, keep)
-            orphans = self.sql(
+            orphans = len(self.sql(
                 f"CALL lake.system.remove_orphan_files(table => '{identifier}', "
-                f"older_than => TIMESTAMP '{grace_start:%Y-%m-%d %H:%M:%S.%f}')").count()
+                f"older_than => TIMESTAMP '{grace_start:%Y-%m-%d %H:%M:%S.%f}')").collect())
             done.append(f"{table}: {len(branches)} audit branches dropped, {files} data files "
                         f"of expired snapshots and {orphans} orphan files deleted")
         return done
@@ -225,8 +243,13 @@ class LakeRun:
         else:
             start = f" AS OF VERSION {base}"
         # The branch keeps only its head: its ancestors are main's, which retention governs.
-        self.lake.sql(f"ALTER TABLE {identifier} CREATE OR REPLACE BRANCH `{self.branch}`{start} "
-                      "WITH SNAPSHOT RETENTION 1 SNAPSHOTS")
+        try:
+            self.lake.commit(f"ALTER TABLE {identifier} CREATE OR REPLACE BRANCH "
+                             f"`{self.branch}`{start} WITH SNAPSHOT RETENTION 1 SNAPSHOTS")
+        except Exception as error:  # the base is gone: expired after another run published
+            if "unknown snapshot" in str(error):
+                raise self._stale(table, "another run published it since this run started") from None
+            raise
         (frame.writeTo(f"{identifier}.branch_{self.branch}")
          .option(f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id)
          .overwrite(F.lit(True)))
@@ -244,19 +267,22 @@ class LakeRun:
             "history.expire.min-snapshots-to-keep": str(self.lake.retention.keep),
             "history.expire.max-snapshot-age-ms":
                 str(int(self.lake.retention.max_snapshot_age_hours * 3_600_000)),
+            # Runs writing other tables commit at the same moment: retry more than the default.
+            "commit.retry.num-retries": "10",
             # Old metadata files go with the commits that replace them.
             "write.metadata.delete-after-commit.enabled": "true",
             "write.metadata.previous-versions-max": "20",
         }
         listed = ", ".join(f"'{key}'='{value}'" for key, value in properties.items())
-        self.lake.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog.identifier(table).rsplit('.', 1)[0]}")
-        try:
-            self.lake.sql(f"CREATE TABLE IF NOT EXISTS {catalog.identifier(table)} ({columns}) "
-                          f"USING iceberg LOCATION '{catalog.location(table)}' "
-                          f"TBLPROPERTIES ({listed})")
-        except Exception as error:  # another run created it a moment ago
-            if "already exists" not in str(error).lower():
-                raise
+        for statement in (
+                f"CREATE NAMESPACE IF NOT EXISTS {catalog.identifier(table).rsplit('.', 1)[0]}",
+                f"CREATE TABLE IF NOT EXISTS {catalog.identifier(table)} ({columns}) USING iceberg "
+                f"LOCATION '{catalog.location(table)}' TBLPROPERTIES ({listed})"):
+            try:
+                self.lake.sql(statement)
+            except Exception as error:  # another run created it a moment ago
+                if "already exists" not in str(error).lower():
+                    raise
 
     def staged(self, table: str) -> Snapshot | None:
         """What this run wrote of `table` and has not published: its audit branch's head."""
@@ -280,7 +306,13 @@ class LakeRun:
         else:
             raise TableNotPublished(f"table {table} has no published snapshot yet "
                                     "(materialize it first, e.g. `stedi run`)")
-        return reader.table(self.lake.catalog.identifier(table))
+        try:
+            return reader.table(self.lake.catalog.identifier(table))
+        except Exception as error:
+            if "Cannot find snapshot" in str(error):
+                raise self._stale(table, "the snapshot this run started from was expired after "
+                                         "another run published") from None
+            raise
 
     # -- publish -------------------------------------------------------------------------
     def publish(self, table: str) -> Snapshot:
@@ -293,14 +325,14 @@ class LakeRun:
             raise TableNotPublished(f"{table}: this run wrote nothing to publish")
         identifier = self.lake.catalog.identifier(table)
         try:
-            self.lake.sql(f"CALL lake.system.fast_forward(table => '{identifier}', "
-                          f"branch => 'main', to => '{self.branch}')").collect()
+            self.lake.commit(f"CALL lake.system.fast_forward(table => '{identifier}', "
+                             f"branch => 'main', to => '{self.branch}')")
         except Exception as error:
             if "not an ancestor" in str(error):
                 raise self._stale(table, "another run published it since this run started") from None
             raise
         self.bases[table] = self.published[table] = staged.snapshot_id
-        self.lake.sql(f"ALTER TABLE {identifier} DROP BRANCH IF EXISTS `{self.branch}`")
+        self.lake.commit(f"ALTER TABLE {identifier} DROP BRANCH IF EXISTS `{self.branch}`")
         self.lake.catalog.register_raw_landing(table)
         self.lake.expire(table)
         return staged
