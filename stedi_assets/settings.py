@@ -43,7 +43,6 @@ class Settings:
     pseudonym_key_env: str | None  # name of the variable holding the key, never the key
     catalog: str = "local"
     catalog_database: str = "stedi"
-    local_catalog_path: str = ""
     keep_versions: int = 3
     max_snapshot_age_hours: float = 120.0
     grace_hours: float = 24.0
@@ -93,7 +92,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"STEDI_KEEP_VERSIONS={keep!r} is not a whole number of at least 1")
     max_age = _hours(env, "STEDI_MAX_SNAPSHOT_AGE_HOURS", "120", minimum=0)
     grace = _hours(env, "STEDI_GRACE_HOURS", str(MIN_GRACE_HOURS), minimum=MIN_GRACE_HOURS)
-    local_catalog = Path(lake) if "://" not in lake else home.resolve()
     jars = env.get("STEDI_JARS", "").strip().lower() or "maven"
     if jars not in JAR_SOURCES:
         raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
@@ -107,7 +105,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pseudonym_key_env="STEDI_PSEUDONYM_KEY" if has_key else None,
         catalog=catalog,
         catalog_database=env.get("STEDI_GLUE_DATABASE", "").strip() or "stedi",
-        local_catalog_path=str(local_catalog / "catalog.sqlite"),
         keep_versions=int(keep),
         max_snapshot_age_hours=max_age,
         grace_hours=grace,

@@ -37,7 +37,9 @@ def test_a_lake_on_s3_refuses_the_development_key():
 
 def test_the_catalog_is_local_in_the_lake_unless_the_lake_is_on_s3(tmp_path):
     local = load_settings({"STEDI_LAKE_URI": str(tmp_path)})
-    assert (local.catalog, local.local_catalog_path) == ("local", str(tmp_path / "catalog.sqlite"))
+    from stedi_assets.spark_config import lake_catalog
+
+    assert (local.catalog, lake_catalog(local).sqlite_path) == ("local", tmp_path / "catalog.sqlite")
     on_s3 = load_settings({"STEDI_LAKE_URI": "s3://bucket/lake", "STEDI_PSEUDONYM_KEY": "k",
                            "STEDI_GLUE_DATABASE": "stedi_prod", "STEDI_KEEP_VERSIONS": "5"})
     assert (on_s3.catalog, on_s3.catalog_database, on_s3.keep_versions) == ("glue", "stedi_prod", 5)
