@@ -13,7 +13,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.transforms import (
-    CONSENT_DATE, consents_to_research, device_owners, latest_customer_records, normalised,
+    CONSENT_DATE, before_consent, consents_to_research, device_owners, latest_customer_records,
+    normalised,
 )
 
 TERMS = ("read", "valid", "quarantined", "kept", "excluded_no_consent", "excluded_orphans",
@@ -54,7 +55,7 @@ def accelerometer_terms(accelerometer_landing: DataFrame, quarantine: DataFrame,
     readings = accelerometer_landing.where(F.size("invalid_reasons") == 0).select(
         normalised("user").alias("user"), "timestamp", "x", "y", "z")
     joined = readings.join(F.broadcast(owners), on="user", how="left")
-    outside_consent = ~F.col("_consents") | _before_consent("timestamp", consent_mode)
+    outside_consent = ~F.col("_consents") | before_consent("timestamp", consent_mode)
     fate = (F.when(F.col("_customer").isNull(), ORPHAN)
             .when(outside_consent, NO_CONSENT).otherwise(CANDIDATE))
     keys = ["user", "timestamp", "x", "y", "z"]
@@ -80,7 +81,7 @@ def step_trainer_terms(step_trainer_landing: DataFrame, quarantine: DataFrame,
     fate = (F.when(F.col("_any_consents").isNull(), ORPHAN)
             .when(~F.col("_any_consents"), NO_CONSENT)
             .when(F.col("_curated_owner").isNull(), ORPHAN)
-            .when(_before_consent("sensor_reading_time", consent_mode), NO_CONSENT)
+            .when(before_consent("sensor_reading_time", consent_mode), NO_CONSENT)
             .otherwise(CANDIDATE))
     classified = joined.withColumn("_fate", fate)
     keys = ["serial_number", "sensor_reading_time"]
@@ -115,12 +116,6 @@ def _read_valid_quarantined(landing: DataFrame, quarantine: DataFrame, source: s
                        _count(F.size("invalid_reasons") == 0).alias("valid")).first()
     quarantined = quarantine.where(F.col("source") == source).count()
     return {"read": read["read"], "valid": read["valid"], "quarantined": quarantined}
-
-
-def _before_consent(reading_time: str, consent_mode: str) -> Column:
-    if consent_mode == "as_of_date":
-        return F.col(reading_time) < F.col(CONSENT_DATE)
-    return F.lit(False)
 
 
 def _count(condition: Column) -> Column:

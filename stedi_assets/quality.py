@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from stedi_assets.contract import DIRECT_IDENTIFIERS, Source
 from stedi_assets.transforms import (
     CONSENT_DATE,
+    before_consent,
     consents_to_research,
     device_owners,
     latest_customer_records,
@@ -57,10 +58,9 @@ def consent_violations(
         consent = consent.groupBy(owner_column).agg(F.min("_consented_at").alias("_consented_at"))
     checked = table.join(F.broadcast(consent), on=owner_column, how="left")
     no_consent = F.col("_consented_at").isNull()
-    before_consent = F.lit(False)
-    if consent_mode == "as_of_date" and reading_time is not None:
-        before_consent = F.col(reading_time) < F.col("_consented_at")
-    return checked.where(no_consent | before_consent).drop("_consented_at")
+    too_early = (before_consent(reading_time, consent_mode, "_consented_at")
+                 if reading_time is not None else F.lit(False))
+    return checked.where(no_consent | too_early).drop("_consented_at")
 
 
 def cross_customer_pairs(

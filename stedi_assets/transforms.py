@@ -40,12 +40,16 @@ def consents_to_research() -> Column:
     return F.coalesce(F.col(CONSENT_DATE), F.lit(0)) > 0
 
 
-def within_consent(reading_time: str, consent_mode: str) -> Column:
-    """`any`: every reading of a consenting customer; `as_of_date`: only readings taken at or
-    after the customer's consent date."""
+def before_consent(reading_time: str, consent_mode: str, consented_at: str = CONSENT_DATE) -> Column:
+    """The consent mode's rule, the one place it is written: `any` takes every reading of a
+    consenting customer; `as_of_date` leaves out readings taken before the consent date."""
     if consent_mode == "as_of_date":
-        return F.col(reading_time) >= F.col(CONSENT_DATE)
-    return F.lit(True)
+        return F.col(reading_time) < F.col(consented_at)
+    return F.lit(False)
+
+
+def within_consent(reading_time: str, consent_mode: str) -> Column:
+    return ~before_consent(reading_time, consent_mode)
 
 
 def latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:
