@@ -38,6 +38,11 @@ class TableNotPublished(LookupError):
     """A table has no published snapshot (yet)."""
 
 
+def not_published(table: str) -> TableNotPublished:
+    return TableNotPublished(f"table {table} has no published snapshot yet "
+                             "(materialize it first, e.g. `stedi run`)")
+
+
 class StalePublish(RuntimeError):
     """Another run published the table since this run started; this run publishes nothing."""
 
@@ -126,8 +131,7 @@ class Lakehouse:
     def require_published(self, table: str) -> Snapshot:
         found = self.published(table)
         if found is None:
-            raise TableNotPublished(f"table {table} has no published snapshot yet "
-                                    "(materialize it first, e.g. `stedi run`)")
+            raise not_published(table)
         return found
 
     def tables(self) -> list[Snapshot]:
@@ -304,8 +308,7 @@ class LakeRun:
         elif self.bases.get(table) is not None:
             reader = reader.option("versionAsOf", str(self.bases[table]))
         else:
-            raise TableNotPublished(f"table {table} has no published snapshot yet "
-                                    "(materialize it first, e.g. `stedi run`)")
+            raise not_published(table)
         try:
             return reader.table(self.lake.catalog.identifier(table))
         except Exception as error:
