@@ -55,6 +55,13 @@ class Field:
     column: str  # published snake_case name
     kind: str  # "string", "email", "epoch", "number", "integer", "consent"
     required: bool
+    # Other spellings seen in the feeds. Names match case-insensitively anyway; these are
+    # only the spellings the fast test of validation knows.
+    also_spelled: tuple[str, ...] = ()
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *self.also_spelled)
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ CUSTOMER = Source("customer", CUSTOMER_LANDING, (
 ))
 ACCELEROMETER = Source("accelerometer", ACCELEROMETER_LANDING, (
     Field("user", "user", "email", True),
-    Field("timeStamp", "timestamp", "epoch", True),
+    Field("timeStamp", "timestamp", "epoch", True, also_spelled=("timestamp",)),
     Field("x", "x", "number", True),
     Field("y", "y", "number", True),
     Field("z", "z", "number", True),

@@ -1,11 +1,15 @@
 """Landing records against the contract: typed values, or reasons they are invalid.
 
-The only module that decides what a valid landing record is. Each line is parsed once into a
-map of field name -> VARIANT, so that field names can be matched case-insensitively and a
-JSON string can be told apart from a JSON number (Spark's typed JSON reader can do neither).
+The only module that decides what a valid landing record is. A clean line costs one parse
+with Spark's typed JSON reader; the exhaustive rules (case-insensitive names, strings told
+from numbers, every reason listed) run on the other lines only.
 """
 
 from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -51,7 +55,72 @@ def read_landing_lines(spark: SparkSession, source_uri: str) -> DataFrame:
 
 def validate(lines: DataFrame, source: Source) -> DataFrame:
     """Typed columns of `source` plus `invalid_reasons`, `unknown_fields` and, for invalid
-    records only, `raw_line`."""
+    records only, `raw_line`.
+
+    One pass. A line that passes the fast test (`canonical_record`) is valid with the values
+    Spark's typed JSON reader gives it; every other line is judged by the exhaustive rules
+    (`_exhaustive`), which alone say why a line is invalid. The fast test accepts only lines
+    the exhaustive rules accept with the same values (a test compares the two on the fuzz and
+    messy data), so it changes the cost of a verdict, never the verdict."""
+    rules = [rule_for(field, index) for index, field in enumerate(source.fields)]
+    canonical = lines.select("source_file", "raw_line",
+                             canonical_record(source).alias("_canonical"))
+    # The exhaustive rules see only the lines the fast test did not take; for the others
+    # every expression below is evaluated on nulls, which costs next to nothing.
+    is_fast = F.col("_canonical").isNotNull()
+    judged = _exhaustive(canonical.select(
+        "source_file", F.when(~is_fast, F.col("raw_line")).alias("raw_line"), "_canonical"),
+        source, rules)
+    no_reasons = F.array().cast("array<string>")
+    return judged.select(
+        "source_file", F.col("raw_line"),
+        *(F.when(is_fast, rule.fast_value()).otherwise(F.col(rule.field.column))
+          .alias(rule.field.column) for rule in rules),
+        F.when(is_fast, no_reasons).otherwise(F.col("invalid_reasons")).alias("invalid_reasons"),
+        F.when(is_fast, no_reasons).otherwise(F.col("unknown_fields")).alias("unknown_fields"),
+    )
+
+
+def validate_exhaustively(lines: DataFrame, source: Source) -> DataFrame:
+    """`validate` without the fast test: every line through the exhaustive rules."""
+    rules = [rule_for(field, index) for index, field in enumerate(source.fields)]
+    return _exhaustive(lines.select("source_file", "raw_line"), source, rules).select(
+        "source_file", "raw_line", *(field.column for field in source.fields),
+        "invalid_reasons", "unknown_fields")
+
+
+# -- the fast test ----------------------------------------------------------------------------
+
+def canonical_record(source: Source) -> Column:
+    """The line parsed with the source's typed schema, when the line is that record written
+    canonically and every value obeys its field's rule; null otherwise.
+
+    Canonical: Spark writes the parsed record back (`to_json`) exactly as the line is, up to
+    one space after each colon and comma (as Python's json.dumps writes). That proves a single
+    JSON object with each field at most once, spelled as the schema spells it, no unknown
+    field, no null, no escape Spark would write differently, nothing after the object. The
+    spaces are removed from the whole line, strings included, so a string value holding ", "
+    or ": " would make the comparison meaningless: such lines take the exhaustive path."""
+    rules = [rule_for(field, index) for index, field in enumerate(source.fields)]
+    raw = F.col("raw_line")
+    schema = ", ".join(f"`{spelling}` {rule.spark_type}"
+                       for rule in rules for spelling in rule.field.spellings)
+    record = F.from_json(raw, schema, {"allowSingleQuotes": "false"})
+    compact = F.replace(F.replace(raw, F.lit(": "), F.lit(":")), F.lit(", "), F.lit(","))
+    # Names that differ only in case are ambiguous to Spark: fields are taken by position.
+    positional = record.cast("struct<" + ", ".join(
+        f"{name}: {rule.spark_type}" for rule in rules for name in rule.spelled_columns) + ">")
+    accepted = F.is_valid_utf8(raw) & (F.to_json(record) == compact)
+    for rule in rules:
+        accepted = accepted & rule.fast_accepts(positional)
+    return F.when(F.coalesce(accepted, F.lit(False)), positional)
+
+
+# -- the exhaustive rules ---------------------------------------------------------------------
+
+def _exhaustive(lines: DataFrame, source: Source, rules: list[FieldRule]) -> DataFrame:
+    """Each line parsed into a map of field name -> VARIANT, so that names can be matched
+    case-insensitively and a JSON string told from a JSON number; every reason listed."""
     # Built in stages, each naming what the next one reuses: Spark keeps an expensive
     # expression that is referenced more than once as one column instead of repeating it.
     # Spark's parser stops after the first value; parsed inside [ ], any text after the first
@@ -59,49 +128,27 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
     raw = F.col("raw_line")
     values = F.from_json(F.concat(F.lit("["), raw, F.lit("]")), "array<map<string,variant>>",
                          {"allowSingleQuotes": "false"})
-    read = lines.select("source_file", "raw_line", values.alias("_values"))
+    read = lines.select("*", values.alias("_values"))
     is_object = (F.size("_values") == 1) & F.get("_values", 0).isNotNull() & _ends_after_one_value(raw)
     line_problem = (
         F.when(~F.coalesce(is_object, F.lit(False)), F.lit(NOT_AN_OBJECT))
         .when(~F.is_valid_utf8(raw), F.lit(NOT_UTF8))
     )
-    checked_line = read.select("source_file", "raw_line", "_values",
-                               line_problem.alias("_line_problem"))
+    checked_line = read.select("*", line_problem.alias("_line_problem"))
     parsed = checked_line.select(
-        "source_file",
+        *(name for name in lines.columns if name != "raw_line"),
         F.when(F.col("_line_problem").isNull(), raw).otherwise(F.make_valid_utf8(raw)).alias("raw_line"),
         F.when(F.col("_line_problem").isNull(), F.get("_values", 0)).alias("_fields"),
         "_line_problem",
     )
-    matches = parsed.select("*", *(
-        _matches(F.col("_fields"), field).alias(f"_matches{index}")
-        for index, field in enumerate(source.fields)
-    ))
-    matched = matches.select("*", *(
-        column
-        for index in range(len(source.fields))
-        for column in (F.get(f"_matches{index}", 0).alias(f"_value{index}"),
-                       F.size(f"_matches{index}").alias(f"_count{index}"))
-    ))
-    kinds = matched.select("*", *(
-        F.schema_of_variant(F.col(f"_value{index}")).alias(f"_kind{index}")
-        for index in range(len(source.fields))
-    ))
-    numbers = kinds.select("*", *(
-        column
-        for index, field in enumerate(source.fields)
-        for column in _numbers(field, index)
-    ))
-    typed = numbers.select("*", *(
-        _typed(field, index).alias(f"_typed{index}") for index, field in enumerate(source.fields)
-    ))
-    converted = typed.select("*", *(
-        _wrong_type(field, index).alias(f"_wrong{index}")
-        for index, field in enumerate(source.fields)
-    ))
-    reasons = [_reason(field, index) for index, field in enumerate(source.fields)]
+    matched = parsed.select("*", *(rule.matches(F.col("_fields")) for rule in rules))
+    found = matched.select("*", *(column for rule in rules for column in rule.found()))
+    kinds = found.select("*", *(rule.kind_of_value() for rule in rules))
+    numbers = kinds.select("*", *(column for rule in rules for column in rule.numbers()))
+    typed = numbers.select("*", *(rule.typed_column() for rule in rules))
+    converted = typed.select("*", *(rule.wrong_type_column() for rule in rules))
     invalid_reasons = F.when(
-        F.col("_line_problem").isNull(), F.array_compact(F.array(*reasons))
+        F.col("_line_problem").isNull(), F.array_compact(F.array(*(rule.reason() for rule in rules)))
     ).otherwise(F.array(F.col("_line_problem")))
     known = [field.name.lower() for field in source.fields]
     unknown_fields = F.coalesce(
@@ -109,14 +156,15 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
         F.array().cast("array<string>"),
     )
     checked = converted.select(
-        "source_file", "raw_line",
-        *(F.col(f"_typed{index}").alias(field.column) for index, field in enumerate(source.fields)),
+        *(name for name in lines.columns if name != "raw_line"), "raw_line",
+        *(rule.typed.alias(rule.field.column) for rule in rules),
         invalid_reasons.alias("invalid_reasons"), unknown_fields.alias("unknown_fields"),
     )
     # The raw line is only worth its bytes where someone has to look at it.
     is_valid = F.size("invalid_reasons") == 0
     return checked.select(
-        "source_file", F.when(~is_valid, F.col("raw_line")).alias("raw_line"),
+        *(name for name in lines.columns if name != "raw_line"),
+        F.when(~is_valid, F.col("raw_line")).alias("raw_line"),
         *(field.column for field in source.fields), "invalid_reasons", "unknown_fields",
     )
 
@@ -133,40 +181,6 @@ def _ends_after_one_value(raw: Column) -> Column:
     return ~raw.contains("]") | in_object
 
 
-def _matches(fields: Column, field: Field) -> Column:
-    """Every value whose key is the field's name, compared case-insensitively."""
-    name = field.name.lower()
-    return F.map_values(F.map_filter(fields, lambda key, _: F.lower(key) == name))
-
-
-_INTEGER_KINDS = ("epoch", "integer", "consent")
-
-
-def _numbers(field: Field, index: int) -> list[Column]:
-    """The value read as double and, for whole-number fields, as decimal: once each."""
-    if field.kind not in (*_INTEGER_KINDS, "number"):
-        return []
-    value, kind = F.col(f"_value{index}"), F.col(f"_kind{index}")
-    columns = [F.try_variant_get(value, "$", "double").alias(f"_double{index}")]
-    if field.kind in _INTEGER_KINDS:
-        decimal = F.when(kind.startswith("DECIMAL"), F.try_variant_get(value, "$", "decimal(38,10)"))
-        columns.append(decimal.alias(f"_decimal{index}"))
-        columns.append(_number_text(field, value, kind).alias(f"_text{index}"))
-    return columns
-
-
-def _number_text(field: Field, value: Column, kind: Column) -> Column:
-    """The number as written, where its value alone cannot say whether it is whole: a decimal
-    keeps its digits; a double (exponent form, over 38 digits) has rounded them, so its text
-    is taken from the line when the field's name occurs there exactly once."""
-    written = F.regexp_extract_all(
-        F.col("raw_line"), F.lit(rf'"(?i:{field.name})"\s*:\s*(-?[0-9][0-9.eE+-]*)'), 1)
-    return (
-        F.when(kind.startswith("DECIMAL"), F.try_variant_get(value, "$", "string"))
-        .when(kind.isin(*_FLOAT_TYPES) & (F.size(written) == 1), F.get(written, 0))
-    )
-
-
 def _is_whole_text(text: Column) -> Column:
     """A number's text (digits, fraction, exponent) denotes a whole number, exactly."""
     fraction = F.regexp_extract(text, r"\.(\d+)", 1)
@@ -178,75 +192,227 @@ def _is_whole_text(text: Column) -> Column:
     return (significant == "") | (exponent - F.length(fraction) + trailing_zeros >= 0)
 
 
-def _typed(field: Field, index: int) -> Column:
-    value, kind = F.col(f"_value{index}"), F.col(f"_kind{index}")
-    if field.kind in ("string", "email"):
-        text = F.when(kind == "STRING", F.try_variant_get(value, "$", "string"))
-        typed = F.when(~_is_blank(text), text)
-    elif field.kind == "number":
-        double = F.col(f"_double{index}")
-        finite = double.isNotNull() & ~F.isnan(double) & (F.abs(double) < float("inf"))
-        typed = F.when(_is_number(kind) & finite, double)
-    else:
-        typed = _whole_number(value, kind, F.col(f"_decimal{index}"), F.col(f"_double{index}"),
-                              F.col(f"_text{index}"))
-    present = value.isNotNull() & (kind != "VOID")
-    return F.when(present, typed)
-
-
 def _is_number(kind: Column) -> Column:
     return kind.isin(*_INTEGER_TYPES, *_FLOAT_TYPES) | kind.startswith("DECIMAL")
 
 
-def _whole_number(value: Column, kind: Column, decimal: Column, double: Column,
-                  text: Column) -> Column:
-    is_decimal = kind.startswith("DECIMAL")
-    in_range = F.when(is_decimal, F.abs(decimal) < _LONG_LIMIT).otherwise(
-        ~F.isnan(double) & (F.abs(double) < _LONG_LIMIT) & (double == F.floor(double)))
-    as_long = F.when(is_decimal, decimal.cast("bigint")).otherwise(double.cast("bigint"))
-    # The text is looked at last, and only here: it is the expensive part.
-    written_whole = F.coalesce(_is_whole_text(text), F.lit(True))  # no text: the double decides
-    return (
-        F.when(kind.isin(*_INTEGER_TYPES), F.try_variant_get(value, "$", "bigint"))
-        .when((is_decimal | kind.isin(*_FLOAT_TYPES)) & in_range & written_whole, as_long)
-    )
+# -- one field's rule -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FieldRule(ABC):
+    """What one field's value must be, for both paths. In the exhaustive path the field's
+    intermediate values are columns of the stages; this object names them."""
+
+    field: Field
+    index: int  # the field's position in its source: names its intermediate columns
+    spark_type: ClassVar[str] = "string"  # how the fast test's schema reads the field
+
+    def _part(self, name: str) -> str:
+        return f"_{name}{self.index}"
+
+    @property
+    def value(self) -> Column:
+        return F.col(self._part("value"))  # the (first) value under the field's name
+
+    @property
+    def kind(self) -> Column:
+        return F.col(self._part("kind"))  # its variant type: STRING, BIGINT, DECIMAL(3,1)...
+
+    @property
+    def typed(self) -> Column:
+        return F.col(self._part("typed"))  # the value as the field's type, or null
+
+    @property
+    def present(self) -> Column:
+        return self.value.isNotNull() & (self.kind != "VOID")
+
+    # -- the fast test --
+    @property
+    def spelled_columns(self) -> list[str]:
+        """The fast test's name for each spelling of the field."""
+        return [f"f{self.index}_{n}" for n in range(len(self.field.spellings))]
+
+    def fast_value(self) -> Column:
+        spellings = [F.col(f"_canonical.{name}") for name in self.spelled_columns]
+        return F.coalesce(*spellings) if len(spellings) > 1 else spellings[0]
+
+    def fast_accepts(self, record: Column) -> Column:
+        """The canonical record's value obeys this field's rule."""
+        values = [record[name] for name in self.spelled_columns]
+        value = F.coalesce(*values) if len(values) > 1 else values[0]
+        accepted = self._fast_value_accepted(value)
+        if self.field.required:
+            accepted = accepted & value.isNotNull()
+        if len(values) > 1:  # two spellings of one name are one field given twice
+            accepted = accepted & (sum(v.isNotNull().cast("int") for v in values) <= 1)
+        return F.coalesce(accepted, value.isNull())
+
+    @abstractmethod
+    def _fast_value_accepted(self, value: Column) -> Column:
+        """The value, as Spark's typed reader gave it, obeys the field's rule."""
+
+    # -- the exhaustive rules, stage by stage --
+    def matches(self, fields: Column) -> Column:
+        """Every value whose key is the field's name, compared case-insensitively."""
+        name = self.field.name.lower()
+        return F.map_values(F.map_filter(fields, lambda key, _: F.lower(key) == name)).alias(
+            self._part("matches"))
+
+    def found(self) -> list[Column]:
+        matches = F.col(self._part("matches"))
+        return [F.get(matches, 0).alias(self._part("value")),
+                F.size(matches).alias(self._part("count"))]
+
+    def kind_of_value(self) -> Column:
+        return F.schema_of_variant(self.value).alias(self._part("kind"))
+
+    def numbers(self) -> list[Column]:
+        return []
+
+    def typed_column(self) -> Column:
+        return F.when(self.present, self._typed()).alias(self._part("typed"))
+
+    @abstractmethod
+    def _typed(self) -> Column:
+        """The present value as the field's type, or null."""
+
+    def wrong_type_column(self) -> Column:
+        return self._wrong_type().alias(self._part("wrong"))
+
+    @abstractmethod
+    def _wrong_type(self) -> Column:
+        """Why a present value does not have the field's type (null when it does)."""
+
+    def _problems(self) -> list[tuple[Column, Column]]:
+        problems = [
+            (F.col(self._part("count")) > 1,
+             F.lit(f"{self.field.name}: appears more than once (names are case-insensitive)")),
+            (self.present & F.col(self._part("wrong")).isNotNull(), F.col(self._part("wrong"))),
+        ]
+        if self.field.required:
+            problems.append((~self.present | self.typed.isNull(), F.lit(missing_reason(self.field))))
+        return problems
+
+    def reason(self) -> Column:
+        """The first problem of the field's value, or null."""
+        reason = F.lit(None).cast("string")
+        for condition, message in reversed(self._problems()):
+            reason = F.when(F.coalesce(condition, F.lit(False)), message).otherwise(reason)
+        return reason
 
 
-def _wrong_type(field: Field, index: int) -> Column:
-    """Why a present value does not have the field's type (null when it does)."""
-    value, kind, typed = F.col(f"_value{index}"), F.col(f"_kind{index}"), F.col(f"_typed{index}")
-    name = field.name
-    if field.kind in ("string", "email"):
-        return F.when(kind != "STRING", F.concat(F.lit(f"{name}: expected a string, got "), F.lower(kind)))
-    expected = "a number" if field.kind == "number" else "an integer"
-    problem = "not a finite number" if field.kind == "number" else "not a whole number in range"
-    return (
-        F.when(~_is_number(kind), F.concat(F.lit(f"{name}: expected {expected}, got "), F.lower(kind)))
-        .when(typed.isNull(), F.concat(F.lit(f"{name}: {problem} ("), _written(field, index), F.lit(")")))
-    )
+class TextRule(FieldRule):
+    """A JSON string that is not blank."""
+
+    def _fast_value_accepted(self, value: Column) -> Column:
+        # See canonical_record: ", " or ": " inside a value hides from the comparison.
+        return ~_is_blank(value) & ~value.contains(", ") & ~value.contains(": ")
+
+    def _typed(self) -> Column:
+        text = F.when(self.kind == "STRING", F.try_variant_get(self.value, "$", "string"))
+        return F.when(~_is_blank(text), text)
+
+    def _wrong_type(self) -> Column:
+        return F.when(self.kind != "STRING",
+                      F.concat(F.lit(f"{self.field.name}: expected a string, got "), F.lower(self.kind)))
 
 
-def _written(field: Field, index: int) -> Column:
-    value = F.to_json(F.col(f"_value{index}"))
-    return F.coalesce(F.col(f"_text{index}"), value) if field.kind in _INTEGER_KINDS else value
+class EmailRule(TextRule):
+    """A string with an @."""
+
+    def _fast_value_accepted(self, value: Column) -> Column:
+        return super()._fast_value_accepted(value) & value.contains("@")
+
+    def _problems(self) -> list[tuple[Column, Column]]:
+        return [*super()._problems(),
+                (~self.typed.contains("@"), F.lit(f"{self.field.name}: not an e-mail address (no @)"))]
 
 
-def _reason(field: Field, index: int) -> Column:
-    value, kind, typed = F.col(f"_value{index}"), F.col(f"_kind{index}"), F.col(f"_typed{index}")
-    present = value.isNotNull() & (kind != "VOID")
-    problems = [
-        (F.col(f"_count{index}") > 1,
-         F.lit(f"{field.name}: appears more than once (names are case-insensitive)")),
-        (present & F.col(f"_wrong{index}").isNotNull(), F.col(f"_wrong{index}")),
-    ]
-    if field.required:
-        problems.append((~present | typed.isNull(), F.lit(missing_reason(field))))
-    if field.kind == "email":
-        problems.append((~typed.contains("@"), F.lit(f"{field.name}: not an e-mail address (no @)")))
-    reason = F.lit(None).cast("string")
-    for condition, message in reversed(problems):
-        reason = F.when(F.coalesce(condition, F.lit(False)), message).otherwise(reason)
-    return reason
+class NumberRule(FieldRule):
+    """A finite JSON number."""
+
+    spark_type: ClassVar[str] = "double"
+
+    def _fast_value_accepted(self, value: Column) -> Column:
+        # Spark's reader takes "NaN" and "Infinity" (quoted), and writes them back quoted.
+        return ~F.isnan(value) & (F.abs(value) < float("inf"))
+
+    def numbers(self) -> list[Column]:
+        return [F.try_variant_get(self.value, "$", "double").alias(self._part("double"))]
+
+    def _typed(self) -> Column:
+        double = F.col(self._part("double"))
+        finite = double.isNotNull() & ~F.isnan(double) & (F.abs(double) < float("inf"))
+        return F.when(_is_number(self.kind) & finite, double)
+
+    def _wrong_type(self) -> Column:
+        name = self.field.name
+        return (
+            F.when(~_is_number(self.kind),
+                   F.concat(F.lit(f"{name}: expected a number, got "), F.lower(self.kind)))
+            .when(self.typed.isNull(), F.concat(F.lit(f"{name}: not a finite number ("),
+                                                F.to_json(self.value), F.lit(")")))
+        )
+
+
+class WholeNumberRule(FieldRule):
+    """A whole number that fits a bigint, written as an integer or as an exact decimal."""
+
+    spark_type: ClassVar[str] = "bigint"
+
+    def _fast_value_accepted(self, value: Column) -> Column:
+        return F.lit(True)  # Spark's reader gives a bigint only for an integer that fits
+
+    def numbers(self) -> list[Column]:
+        """The value read as double and as decimal, and its text: once each."""
+        decimal = F.when(self.kind.startswith("DECIMAL"),
+                         F.try_variant_get(self.value, "$", "decimal(38,10)"))
+        return [F.try_variant_get(self.value, "$", "double").alias(self._part("double")),
+                decimal.alias(self._part("decimal")),
+                self._number_text().alias(self._part("text"))]
+
+    def _number_text(self) -> Column:
+        """The number as written, where its value alone cannot say whether it is whole: a
+        decimal keeps its digits; a double (exponent form, over 38 digits) has rounded them,
+        so its text is taken from the line when the field's name occurs there exactly once."""
+        written = F.regexp_extract_all(
+            F.col("raw_line"), F.lit(rf'"(?i:{self.field.name})"\s*:\s*(-?[0-9][0-9.eE+-]*)'), 1)
+        return (
+            F.when(self.kind.startswith("DECIMAL"), F.try_variant_get(self.value, "$", "string"))
+            .when(self.kind.isin(*_FLOAT_TYPES) & (F.size(written) == 1), F.get(written, 0))
+        )
+
+    def _typed(self) -> Column:
+        kind, double = self.kind, F.col(self._part("double"))
+        decimal, text = F.col(self._part("decimal")), F.col(self._part("text"))
+        is_decimal = kind.startswith("DECIMAL")
+        in_range = F.when(is_decimal, F.abs(decimal) < _LONG_LIMIT).otherwise(
+            ~F.isnan(double) & (F.abs(double) < _LONG_LIMIT) & (double == F.floor(double)))
+        as_long = F.when(is_decimal, decimal.cast("bigint")).otherwise(double.cast("bigint"))
+        # The text is looked at last, and only here: it is the expensive part.
+        written_whole = F.coalesce(_is_whole_text(text), F.lit(True))  # no text: the double decides
+        return (
+            F.when(kind.isin(*_INTEGER_TYPES), F.try_variant_get(self.value, "$", "bigint"))
+            .when((is_decimal | kind.isin(*_FLOAT_TYPES)) & in_range & written_whole, as_long)
+        )
+
+    def _wrong_type(self) -> Column:
+        name = self.field.name
+        written = F.coalesce(F.col(self._part("text")), F.to_json(self.value))
+        return (
+            F.when(~_is_number(self.kind),
+                   F.concat(F.lit(f"{name}: expected an integer, got "), F.lower(self.kind)))
+            .when(self.typed.isNull(), F.concat(F.lit(f"{name}: not a whole number in range ("),
+                                                written, F.lit(")")))
+        )
+
+
+_RULE_OF_KIND = {"string": TextRule, "email": EmailRule, "number": NumberRule,
+                 "epoch": WholeNumberRule, "integer": WholeNumberRule, "consent": WholeNumberRule}
+
+
+def rule_for(field: Field, index: int) -> FieldRule:
+    return _RULE_OF_KIND[field.kind](field, index)
 
 
 def valid_records(landing: DataFrame) -> DataFrame:
