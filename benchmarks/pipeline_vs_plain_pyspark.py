@@ -5,12 +5,13 @@
 (b) `python benchmarks/plain_pyspark.py`: the same tables, written the same way, no Dagster.
 
 Both run as fresh processes (interpreter and JVM start-up included, as a user pays them),
-alternated a, b, a, b, ..., each into a fresh lake, on the course sample (if present) and on a
-generated sample ten times its size. Prints the median wall-clock times and their ratio, the
-peak memory of each (the process and its JVM, sampled), and the pipeline's median time per
-Dagster step (from its log).
+alternated a, b, a, b, ..., each into a fresh lake, on the course sample (if present) and on
+generated samples 10 (and, when asked, 100) times its size. Prints the median wall-clock times
+and their ratio, the marginal cost of each further course sample's worth of data, the peak
+memory of each (the process and its JVM, sampled), and the pipeline's median time per Dagster
+step (from its log).
 
-    python benchmarks/pipeline_vs_plain_pyspark.py [--repeat 3] [--only course|10x]
+    python benchmarks/pipeline_vs_plain_pyspark.py [--repeat 3] [--sizes course,10x,100x]
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 COURSE_SAMPLE = ROOT / ".." / "shared" / "data" / "udacity-stedi"
 BIN = Path(sys.executable).parent
-TEN_TIMES_COURSE = 9560  # the course sample has 956 customers
+COURSE_CUSTOMERS = 956  # the generated samples are multiples of the course sample
+TIMES = {"course": 1, "10x": 10, "100x": 100}
 
 
 STEP_FINISHED = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.hms]+)\.')
@@ -115,39 +117,58 @@ def measure(name: str, landing: Path, work: Path, repeat: int) -> dict:
     }
 
 
-def data_sets(only: str | None, work: Path) -> list[tuple[str, Path]]:
+def data_sets(sizes: list[str], work: Path) -> list[tuple[str, Path]]:
     chosen = []
-    if only in (None, "course"):
-        if COURSE_SAMPLE.is_dir():
-            chosen.append(("course", COURSE_SAMPLE.resolve()))
-        else:
-            print(f"course sample not found at {COURSE_SAMPLE.resolve()}: skipped")
-    if only in (None, "10x"):
+    for size in sizes:
+        if size == "course":
+            if COURSE_SAMPLE.is_dir():
+                chosen.append((size, COURSE_SAMPLE.resolve()))
+            else:
+                print(f"course sample not found at {COURSE_SAMPLE.resolve()}: skipped")
+            continue
         sys.path.insert(0, str(ROOT))
         from stedi_assets.sample_data import SampleSize, generate_landing
 
-        generate_landing(work / "landing-10x", SampleSize(customers=TEN_TIMES_COURSE))
-        chosen.append(("10x", work / "landing-10x"))
+        generate_landing(work / f"landing-{size}", SampleSize(customers=COURSE_CUSTOMERS * TIMES[size]))
+        chosen.append((size, work / f"landing-{size}"))
     return chosen
+
+
+def marginal_costs(results: dict) -> list[str]:
+    """Seconds each further course sample's worth of data adds, between consecutive sizes."""
+    lines, sizes = [], [size for size in TIMES if size in results]
+    for smaller, larger in zip(sizes, sizes[1:]):
+        more = TIMES[larger] - TIMES[smaller]
+        a = (results[larger]["a"] - results[smaller]["a"]) / more
+        b = (results[larger]["b"] - results[smaller]["b"]) / more
+        lines.append(f"{smaller} -> {larger}: (a) {a:.2f} s, (b) {b:.2f} s per course sample's "
+                     f"worth of rows ({a / b:.2f}x)")
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternated")
-    parser.add_argument("--only", choices=["course", "10x"], help="one data set only")
+    parser.add_argument("--sizes", default="course,10x",
+                        help="comma-separated, of course, 10x, 100x (default course,10x)")
     args = parser.parse_args()
+    sizes = args.sizes.split(",")
+    if unknown := set(sizes) - set(TIMES):
+        parser.error(f"unknown size(s) {', '.join(sorted(unknown))}: choose from {', '.join(TIMES)}")
     print(f"Spark {version('pyspark')}, Dagster {version('dagster')}, "
           f"Python {sys.version.split()[0]}, nproc {len(os.sched_getaffinity(0))}, "
           f"{args.repeat} runs each")
     results = {}
     with tempfile.TemporaryDirectory(prefix="stedi-bench-") as tmp:
-        for name, landing in data_sets(args.only, Path(tmp)):
+        for name, landing in data_sets(sizes, Path(tmp)):
             results[name] = measure(name, landing, Path(tmp), args.repeat)
     print(f"\n{'data set':<10} {'(a) dagster s':>14} {'(b) plain s':>12} {'a/b':>6} "
           f"{'(a) peak MiB':>13} {'(b) peak MiB':>13}")
     for name, r in results.items():
         print(f"{name:<10} {r['a']:>14.1f} {r['b']:>12.1f} {r['a'] / r['b']:>6.2f} "
               f"{r['a_peak'] / 2**20:>13.0f} {r['b_peak'] / 2**20:>13.0f}")
+    for line in marginal_costs(results):
+        print(line)
     names = list(results)
     print(f"\n(a) per step, median seconds\n{'step':<34}" + "".join(f"{n:>10}" for n in names))
     steps = dict.fromkeys(step for r in results.values() for step in r["steps"])

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from stedi_assets import tally
+from stedi_assets.tally import Tally
 from stedi_assets.transforms import (
     CONSENT_DATE, before_consent, consents_to_research, device_owners, latest_customer_records,
     normalised,
@@ -35,20 +37,20 @@ def balance_problems(terms: dict[str, int]) -> list[str]:
     return problems
 
 
-def customer_terms(customer_landing: DataFrame, quarantine: DataFrame,
-                   customer_trusted: DataFrame, pseudonym_key: str) -> dict[str, int]:
+def customer_tallies(customer_landing: DataFrame, quarantine: DataFrame,
+                     customer_trusted: DataFrame, pseudonym_key: str) -> dict[str, Tally]:
     latest = latest_customer_records(customer_landing, pseudonym_key)
-    customers = latest.agg(F.count(F.lit(1)).alias("customers"),
-                           _count(~consents_to_research()).alias("excluded_no_consent")).first()
-    terms = _read_valid_quarantined(customer_landing, quarantine, "customer")
-    return {**terms, "kept": customer_trusted.count(),
-            "excluded_no_consent": customers["excluded_no_consent"], "excluded_orphans": 0,
-            "removed_duplicates": terms["valid"] - customers["customers"]}
+    return {
+        **_read_valid_quarantined(customer_landing, quarantine, "customer"),
+        "kept": tally.rows(customer_trusted),
+        "customers": tally.tally(latest, customers=F.count(F.lit(1)),
+                                 excluded_no_consent=_count(~consents_to_research())),
+    }
 
 
-def accelerometer_terms(accelerometer_landing: DataFrame, quarantine: DataFrame,
-                        customer_landing: DataFrame, accelerometer_trusted: DataFrame,
-                        pseudonym_key: str, consent_mode: str) -> dict[str, int]:
+def accelerometer_tallies(accelerometer_landing: DataFrame, quarantine: DataFrame,
+                          customer_landing: DataFrame, accelerometer_trusted: DataFrame,
+                          pseudonym_key: str, consent_mode: str) -> dict[str, Tally]:
     owners = latest_customer_records(customer_landing, pseudonym_key).select(
         F.col("email").alias("user"), F.lit(True).alias("_customer"),
         consents_to_research().alias("_consents"), CONSENT_DATE)
@@ -59,14 +61,15 @@ def accelerometer_terms(accelerometer_landing: DataFrame, quarantine: DataFrame,
     fate = (F.when(F.col("_customer").isNull(), ORPHAN)
             .when(outside_consent, NO_CONSENT).otherwise(CANDIDATE))
     keys = ["user", "timestamp", "x", "y", "z"]
-    return _attributed(joined.withColumn("_fate", fate), keys, accelerometer_landing,
-                       quarantine, "accelerometer", accelerometer_trusted)
+    return {**_read_valid_quarantined(accelerometer_landing, quarantine, "accelerometer"),
+            "kept": tally.rows(accelerometer_trusted),
+            "fates": _fates(joined.withColumn("_fate", fate), keys)}
 
 
-def step_trainer_terms(step_trainer_landing: DataFrame, quarantine: DataFrame,
-                       customer_landing: DataFrame, customer_curated: DataFrame,
-                       step_trainer_trusted: DataFrame, pseudonym_key: str,
-                       consent_mode: str) -> dict[str, int]:
+def step_trainer_tallies(step_trainer_landing: DataFrame, quarantine: DataFrame,
+                         customer_landing: DataFrame, customer_curated: DataFrame,
+                         step_trainer_trusted: DataFrame, pseudonym_key: str,
+                         consent_mode: str) -> dict[str, Tally]:
     claims = latest_customer_records(customer_landing, pseudonym_key).groupBy(
         "serial_number").agg(F.max(consents_to_research()).alias("_any_consents"))
     owner = device_owners(customer_curated).select(
@@ -85,37 +88,65 @@ def step_trainer_terms(step_trainer_landing: DataFrame, quarantine: DataFrame,
             .otherwise(CANDIDATE))
     classified = joined.withColumn("_fate", fate)
     keys = ["serial_number", "sensor_reading_time"]
-    terms = _attributed(classified, keys, step_trainer_landing, quarantine, "step_trainer",
-                        step_trainer_trusted)
     conflicts = (classified.where(F.col("_fate") == CANDIDATE).groupBy(*keys)
                  .agg(F.count_distinct("distance_from_object").alias("distances"))
-                 .where(F.col("distances") > 1).count())
-    return {**terms, "conflicting_distances": conflicts}
+                 .where(F.col("distances") > 1))
+    return {**_read_valid_quarantined(step_trainer_landing, quarantine, "step_trainer"),
+            "kept": tally.rows(step_trainer_trusted),
+            "fates": _fates(classified, keys),
+            "conflicts": tally.rows(conflicts)}
 
 
-def _attributed(classified: DataFrame, keys: list[str], landing: DataFrame,
-                quarantine: DataFrame, source: str, trusted: DataFrame) -> dict[str, int]:
+def terms(counted: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The accounting terms from the counts of one source's tallies."""
+    landing = counted["landing"]
+    found = {"read": landing["read"], "valid": landing["valid"],
+             "quarantined": counted["quarantine"]["rows"], "kept": counted["kept"]["rows"]}
+    if "customers" in counted:  # customers: the latest record of each, consenting or not
+        customers = counted["customers"]
+        found.update(excluded_no_consent=customers["excluded_no_consent"], excluded_orphans=0,
+                     removed_duplicates=landing["valid"] - customers["customers"])
+    else:
+        fates = counted["fates"]
+        found.update(excluded_orphans=fates["excluded_orphans"],
+                     excluded_no_consent=fates["excluded_no_consent"],
+                     removed_duplicates=fates["candidates"] - fates["distinct"])
+    if "conflicts" in counted:
+        found["conflicting_distances"] = counted["conflicts"]["rows"]
+    return found
+
+
+def customer_terms(*args) -> dict[str, int]:
+    return terms(tally.count_all(customer_tallies(*args)))
+
+
+def accelerometer_terms(*args) -> dict[str, int]:
+    return terms(tally.count_all(accelerometer_tallies(*args)))
+
+
+def step_trainer_terms(*args) -> dict[str, int]:
+    return terms(tally.count_all(step_trainer_tallies(*args)))
+
+
+def _fates(classified: DataFrame, keys: list[str]) -> Tally:
     candidate = F.col("_fate") == CANDIDATE
-    counts = classified.agg(
-        _count(F.col("_fate") == ORPHAN).alias("excluded_orphans"),
-        _count(F.col("_fate") == NO_CONSENT).alias("excluded_no_consent"),
-        _count(candidate).alias("candidates"),
+    return tally.tally(
+        classified,
+        excluded_orphans=_count(F.col("_fate") == ORPHAN),
+        excluded_no_consent=_count(F.col("_fate") == NO_CONSENT),
+        candidates=_count(candidate),
         # count_distinct skips rows with a null: non-candidates are nulled out of the key.
-        F.count_distinct(F.when(candidate, F.col(keys[0])), *keys[1:]).alias("distinct"),
-    ).first()
-    return {**_read_valid_quarantined(landing, quarantine, source), "kept": trusted.count(),
-            "excluded_orphans": counts["excluded_orphans"],
-            "excluded_no_consent": counts["excluded_no_consent"],
-            "removed_duplicates": counts["candidates"] - counts["distinct"]}
+        distinct=F.count_distinct(F.when(candidate, F.col(keys[0])), *keys[1:]),
+    )
 
 
-def _read_valid_quarantined(landing: DataFrame, quarantine: DataFrame, source: str) -> dict:
+def _read_valid_quarantined(landing: DataFrame, quarantine: DataFrame,
+                            source: str) -> dict[str, Tally]:
     # Quarantined rows are counted in the quarantine table, not in the landing table: a
     # record that never reached the quarantine breaks the balance.
-    read = landing.agg(F.count(F.lit(1)).alias("read"),
-                       _count(F.size("invalid_reasons") == 0).alias("valid")).first()
-    quarantined = quarantine.where(F.col("source") == source).count()
-    return {"read": read["read"], "valid": read["valid"], "quarantined": quarantined}
+    return {"landing": tally.tally(landing, read=F.count(F.lit(1)),
+                                   valid=_count(F.size("invalid_reasons") == 0)),
+            "quarantine": tally.rows(quarantine.where(F.col("source") == source))}
 
 
 def _count(condition: Column) -> Column:

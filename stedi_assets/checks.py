@@ -7,7 +7,9 @@ bad data. Schema drift (unknown fields) only warns.
 """
 
 
-from concurrent.futures import ThreadPoolExecutor
+import time
+from dataclasses import dataclass
+from typing import Callable
 
 from dagster import (
     AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
@@ -15,7 +17,7 @@ from dagster import (
 )
 from pyspark.sql import DataFrame
 
-from stedi_assets import accounting, quality
+from stedi_assets import accounting, quality, tally
 from stedi_assets.contract import (
     ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, AUDITED_TABLES, CURATED, CUSTOMER_CURATED,
     CUSTOMER_LANDING, CUSTOMER_TRUSTED, DIRECT_IDENTIFIERS, LANDING, LANDING_QUARANTINE,
@@ -26,6 +28,7 @@ from stedi_assets.erasure import Erasure
 from stedi_assets.lake import StalePublish
 from stedi_assets.metadata import MASKED
 from stedi_assets.resources import LakehouseResource, PrivacyPolicy
+from stedi_assets.tally import Tally
 
 CONSENT = "consent"
 NO_DUPLICATE_KEYS = "no_duplicate_keys"
@@ -48,22 +51,34 @@ OWNER_AND_TIME = {
 }
 
 
-def violation_result(violations: DataFrame, shown: list[str], **metadata) -> AssetCheckResult:
-    """Passed when `violations` is empty; otherwise its count and a few offending keys, with
+@dataclass(frozen=True)
+class Evaluation:
+    """What a check counts, and how its result follows from the counts. The counts of all of
+    a table's checks come from one Spark job (tally.count_all)."""
+
+    tallies: dict[str, Tally]
+    result: Callable[[dict[str, dict[str, int]]], AssetCheckResult]
+
+
+def violations_found(violations: DataFrame, shown: list[str], **metadata) -> Evaluation:
+    """Passes when `violations` is empty; otherwise its count and a few offending keys, with
     direct identifiers masked (check metadata is visible to everybody with the UI)."""
-    count = violations.count()
-    sample = []
-    if count:
-        columns = [name for name in shown if name in violations.columns]
-        for row in violations.select(*columns).limit(SAMPLE_SIZE).collect():
-            sample.append({
-                name: (MASKED if name.lower() in DIRECT_IDENTIFIERS else value)
-                for name, value in row.asDict().items()
-            })
-    return AssetCheckResult(
-        passed=count == 0,
-        metadata={"violations": count, "sample": MetadataValue.json(sample), **metadata},
-    )
+    def result(counted: dict) -> AssetCheckResult:
+        count = counted["violations"]["rows"]
+        sample = _sample(violations, shown) if count else []  # a second job, only on failure
+        return AssetCheckResult(
+            passed=count == 0,
+            metadata={"violations": count, "sample": MetadataValue.json(sample), **metadata},
+        )
+
+    return Evaluation({"violations": tally.rows(violations)}, result)
+
+
+def _sample(violations: DataFrame, shown: list[str]) -> list[dict]:
+    columns = [name for name in shown if name in violations.columns]
+    return [{name: (MASKED if name.lower() in DIRECT_IDENTIFIERS else value)
+             for name, value in row.asDict().items()}
+            for row in violations.select(*columns).limit(SAMPLE_SIZE).collect()]
 
 
 DESCRIPTIONS = {
@@ -116,72 +131,85 @@ def check_inputs(table: str) -> list[str]:
     return list(dict.fromkeys(inputs))
 
 
-def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy) -> AssetCheckResult:
+def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy) -> Evaluation:
     owner, reading_time = OWNER_AND_TIME[table]
     consenting = quality.consenting_customers(inputs[CUSTOMER_LANDING], privacy.pseudonym_key)
     violations = quality.consent_violations(
         rows, consenting, owner, reading_time, privacy.consent_mode
     )
     shown = dict.fromkeys(["customer_id", owner] + ([reading_time] if reading_time else []))
-    return violation_result(violations, list(shown), consent_mode=privacy.consent_mode)
+    return violations_found(violations, list(shown), consent_mode=privacy.consent_mode)
 
 
-def no_duplicate_keys(table: str, rows: DataFrame, *_) -> AssetCheckResult:
+def no_duplicate_keys(table: str, rows: DataFrame, *_) -> Evaluation:
     keys = UNIQUE_KEYS[table]
-    return violation_result(
+    return violations_found(
         quality.duplicate_keys(rows, keys), [*keys, "occurrences"], key=", ".join(keys)
     )
 
 
-def no_direct_identifiers(_: str, rows: DataFrame, *__) -> AssetCheckResult:
+def no_direct_identifiers(_: str, rows: DataFrame, *__) -> Evaluation:
     columns = quality.identifier_columns(rows)
-    email_like = quality.email_like_values(rows).count()
-    return AssetCheckResult(
-        passed=not columns and email_like == 0,
-        metadata={"identifier_columns": MetadataValue.json(columns),
-                  "rows_with_email_like_values": email_like},
-    )
+
+    def result(counted: dict) -> AssetCheckResult:
+        email_like = counted["email_like"]["rows"]
+        return AssetCheckResult(
+            passed=not columns and email_like == 0,
+            metadata={"identifier_columns": MetadataValue.json(columns),
+                      "rows_with_email_like_values": email_like},
+        )
+
+    return Evaluation({"email_like": tally.rows(quality.email_like_values(rows))}, result)
 
 
-def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, __) -> AssetCheckResult:
+def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, __) -> Evaluation:
     violations = quality.cross_customer_pairs(
         rows, inputs[CUSTOMER_CURATED], inputs[ACCELEROMETER_TRUSTED]
     )
-    return violation_result(
+    return violations_found(
         violations, ["customer_id", "serial_number", "sensor_reading_time", "_device_owner"]
     )
 
 
 def row_accounting(table: str, rows: DataFrame, inputs: dict,
-                   privacy: PrivacyPolicy) -> AssetCheckResult:
+                   privacy: PrivacyPolicy) -> Evaluation:
     key, mode = privacy.pseudonym_key, privacy.consent_mode
     quarantine = inputs[LANDING_QUARANTINE]
     if table == CUSTOMER_TRUSTED:
-        terms = accounting.customer_terms(inputs[CUSTOMER_LANDING], quarantine, rows, key)
+        tallies = accounting.customer_tallies(inputs[CUSTOMER_LANDING], quarantine, rows, key)
     elif table == ACCELEROMETER_TRUSTED:
-        terms = accounting.accelerometer_terms(inputs[ACCELEROMETER_LANDING], quarantine,
-                                               inputs[CUSTOMER_LANDING], rows, key, mode)
+        tallies = accounting.accelerometer_tallies(
+            inputs[ACCELEROMETER_LANDING], quarantine, inputs[CUSTOMER_LANDING], rows, key, mode)
     else:
-        terms = accounting.step_trainer_terms(inputs[STEP_TRAINER_LANDING], quarantine,
-                                              inputs[CUSTOMER_LANDING], inputs[CUSTOMER_CURATED],
-                                              rows, key, mode)
-    problems = accounting.balance_problems(terms)
-    return AssetCheckResult(passed=not problems, metadata={
-        "source": SOURCE_BY_TABLE[ACCOUNTED_SOURCE[table]].name, **terms,
-        "problems": MetadataValue.json(problems), "consent_mode": mode})
+        tallies = accounting.step_trainer_tallies(
+            inputs[STEP_TRAINER_LANDING], quarantine, inputs[CUSTOMER_LANDING],
+            inputs[CUSTOMER_CURATED], rows, key, mode)
+
+    def result(counted: dict) -> AssetCheckResult:
+        terms = accounting.terms(counted)
+        problems = accounting.balance_problems(terms)
+        return AssetCheckResult(passed=not problems, metadata={
+            "source": SOURCE_BY_TABLE[ACCOUNTED_SOURCE[table]].name, **terms,
+            "problems": MetadataValue.json(problems), "consent_mode": mode})
+
+    return Evaluation(tallies, result)
 
 
-def required_fields_present(table: str, rows: DataFrame, *_) -> AssetCheckResult:
+def required_fields_present(table: str, rows: DataFrame, *_) -> Evaluation:
     source = SOURCE_BY_TABLE[table]
-    return violation_result(quality.fields_missing_from_whole_files(rows, source),
+    return violations_found(quality.fields_missing_from_whole_files(rows, source),
                             ["source_file", "field", "records"])
 
 
-def schema_drift(_: str, rows: DataFrame, *__) -> AssetCheckResult:
-    counts = {row["field"]: row["records"] for row in quality.unknown_field_counts(rows).collect()}
-    return AssetCheckResult(passed=not counts, severity=AssetCheckSeverity.WARN,
-                            metadata={"unknown_fields": MetadataValue.json(counts),
-                                      "records_with_unknown_fields": sum(counts.values())})
+def schema_drift(_: str, rows: DataFrame, *__) -> Evaluation:
+    def result(counted: dict) -> AssetCheckResult:
+        counts = counted["unknown_fields"]
+        return AssetCheckResult(passed=not counts, severity=AssetCheckSeverity.WARN,
+                                metadata={"unknown_fields": MetadataValue.json(counts),
+                                          "records_with_unknown_fields": sum(counts.values())})
+
+    unknown = tally.per_key(quality.unknown_field_counts(rows), "field", "records")
+    return Evaluation({"unknown_fields": unknown}, result)
 
 
 EVALUATE = {
@@ -196,12 +224,14 @@ EVALUATE = {
 
 
 def evaluate(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy):
-    """(name, result) of every check of one table. Their Spark jobs run side by side: each
-    is small, and a lone small job leaves most of the machine waiting on scheduling."""
-    names = check_names(table)
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        futures = [pool.submit(EVALUATE[name], table, rows, inputs, privacy) for name in names]
-        return [(name, future.result()) for name, future in zip(names, futures)]
+    """(name, result) of every check of one table, all counted in one Spark job."""
+    evaluations = {name: EVALUATE[name](table, rows, inputs, privacy)
+                   for name in check_names(table)}
+    counted = tally.count_all({f"{name}.{key}": counts for name, evaluation in evaluations.items()
+                               for key, counts in evaluation.tallies.items()})
+    return [(name, evaluation.result({key: counted[f"{name}.{key}"]
+                                      for key in evaluation.tallies}))
+            for name, evaluation in evaluations.items()]
 
 
 def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
@@ -210,9 +240,11 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     blocking check passes. Without it (checks run on their own) it checks what is published."""
     run = lakehouse.run(context.run.run_id)
     staged = run.staged(table)
+    started = time.perf_counter()
     results = evaluate(table, run.read(table), inputs, privacy)
     passed = all(result.passed for name, result in results if name not in WARNINGS)
-    outcome = {"audit_branch": run.branch}
+    outcome = {"audit_branch": run.branch,
+               "check_seconds": MetadataValue.float(round(time.perf_counter() - started, 2))}
     erasure = None
     if table == CUSTOMER_TRUSTED and staged is not None:
         # Erasure does not wait for a green run: whatever the checks say.
@@ -223,7 +255,9 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
         outcome["published"] = "already published: checked the published snapshot"
     elif passed:
         try:
+            started = time.perf_counter()
             outcome["published"] = f"snapshot {run.publish(table).snapshot_id}"
+            outcome["publish_seconds"] = MetadataValue.float(round(time.perf_counter() - started, 2))
         except StalePublish as problem:
             stale, outcome["published"] = problem, f"no: {problem}"
     else:

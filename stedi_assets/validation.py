@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar, Iterator
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from stedi_assets.contract import LANDING_FILE_SUFFIXES, Field, Source
@@ -55,38 +55,79 @@ def read_landing_lines(spark: SparkSession, source_uri: str) -> DataFrame:
 
 def validate(lines: DataFrame, source: Source) -> DataFrame:
     """Typed columns of `source` plus `invalid_reasons`, `unknown_fields` and, for invalid
-    records only, `raw_line`.
+    records only, `raw_line`; one row per line, in the lines' order.
 
-    One pass. A line that passes the fast test (`canonical_record`) is valid with the values
-    Spark's typed JSON reader gives it; every other line is judged by the exhaustive rules
+    A line that passes the fast test (`canonical_record`) is valid with the values Spark's
+    typed JSON reader gives it; every other line is judged by the exhaustive rules
     (`_exhaustive`), which alone say why a line is invalid. The fast test accepts only lines
     the exhaustive rules accept with the same values (a test compares the two on the fuzz and
     messy data), so it changes the cost of a verdict, never the verdict."""
-    rules = [rule_for(field, index) for index, field in enumerate(source.fields)]
-    canonical = lines.select("source_file", "raw_line",
-                             canonical_record(source).alias("_canonical"))
+    rules = _rules(source)
+    checked = _fast_tested(lines, source)
     # The exhaustive rules see only the lines the fast test did not take; for the others
-    # every expression below is evaluated on nulls, which costs next to nothing.
-    is_fast = F.col("_canonical").isNotNull()
-    judged = _exhaustive(canonical.select(
-        "source_file", F.when(~is_fast, F.col("raw_line")).alias("raw_line"), "_canonical"),
+    # every expression below is evaluated on nulls.
+    judged = _exhaustive(checked.select(
+        "source_file", F.when(~_is_fast(), F.col("raw_line")).alias("raw_line"), "_canonical"),
         source, rules)
     no_reasons = F.array().cast("array<string>")
     return judged.select(
         "source_file", F.col("raw_line"),
-        *(F.when(is_fast, rule.fast_value()).otherwise(F.col(rule.field.column))
+        *(F.when(_is_fast(), rule.fast_value()).otherwise(F.col(rule.field.column))
           .alias(rule.field.column) for rule in rules),
-        F.when(is_fast, no_reasons).otherwise(F.col("invalid_reasons")).alias("invalid_reasons"),
-        F.when(is_fast, no_reasons).otherwise(F.col("unknown_fields")).alias("unknown_fields"),
+        F.when(_is_fast(), no_reasons).otherwise(F.col("invalid_reasons")).alias("invalid_reasons"),
+        F.when(_is_fast(), no_reasons).otherwise(F.col("unknown_fields")).alias("unknown_fields"),
     )
+
+
+@dataclass(frozen=True)
+class ValidatedLanding:
+    """A validated landing table in the parts it is written in: the lines the fast test took,
+    then the others through the exhaustive rules, only when writing the first part counted
+    any. Clean feeds cost one pass and never compile the exhaustive rules; even a few
+    unclean lines in a large feed cost less than running every line past those rules."""
+
+    clean: DataFrame  # counts the other lines into `others` while it is written
+    others: Observation
+    rest: Callable[[], DataFrame]  # built only when needed: the exhaustive plan is large
+
+    def parts(self) -> Iterator[DataFrame]:
+        yield self.clean
+        if self.others.get["lines"]:
+            yield self.rest()
+
+
+def validate_in_parts(lines: DataFrame, source: Source) -> ValidatedLanding:
+    """`validate`'s rows, in two parts (see ValidatedLanding); written, both parts together
+    are the landing table."""
+    rules = _rules(source)
+    checked = _fast_tested(lines, source)
+    others = Observation()
+    counted = checked.observe(others, F.count(F.when(~_is_fast(), F.lit(1))).alias("lines"))
+    clean = counted.where(_is_fast()).select(
+        "source_file", F.lit(None).cast("string").alias("raw_line"),
+        *(rule.fast_value().alias(rule.field.column) for rule in rules),
+        F.array().cast("array<string>").alias("invalid_reasons"),
+        F.array().cast("array<string>").alias("unknown_fields"),
+    )
+    return ValidatedLanding(clean, others, lambda: _exhaustive(
+        checked.where(~_is_fast()).select("source_file", "raw_line"), source, rules))
 
 
 def validate_exhaustively(lines: DataFrame, source: Source) -> DataFrame:
     """`validate` without the fast test: every line through the exhaustive rules."""
-    rules = [rule_for(field, index) for index, field in enumerate(source.fields)]
-    return _exhaustive(lines.select("source_file", "raw_line"), source, rules).select(
-        "source_file", "raw_line", *(field.column for field in source.fields),
-        "invalid_reasons", "unknown_fields")
+    return _exhaustive(lines.select("source_file", "raw_line"), source, _rules(source))
+
+
+def _is_fast() -> Column:
+    return F.col("_canonical").isNotNull()
+
+
+def _rules(source: Source) -> list[FieldRule]:
+    return [rule_for(field, index) for index, field in enumerate(source.fields)]
+
+
+def _fast_tested(lines: DataFrame, source: Source) -> DataFrame:
+    return lines.select("source_file", "raw_line", canonical_record(source).alias("_canonical"))
 
 
 # -- the fast test ----------------------------------------------------------------------------
@@ -101,7 +142,7 @@ def canonical_record(source: Source) -> Column:
     field, no null, no escape Spark would write differently, nothing after the object. The
     spaces are removed from the whole line, strings included, so a string value holding ", "
     or ": " would make the comparison meaningless: such lines take the exhaustive path."""
-    rules = [rule_for(field, index) for index, field in enumerate(source.fields)]
+    rules = _rules(source)
     raw = F.col("raw_line")
     schema = ", ".join(f"`{spelling}` {rule.spark_type}"
                        for rule in rules for spelling in rule.field.spellings)

@@ -19,7 +19,7 @@ from stedi_assets.checks import (
 from stedi_assets.contract import (
     CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, UNIQUE_KEYS,
 )
-from stedi_assets.validation import missing_reason
+from stedi_assets.validation import ValidatedLanding, missing_reason
 from stedi_assets.definitions import build_definitions
 from stedi_assets.resources import LakeIOManager, build_resources
 from stedi_assets.settings import load_settings
@@ -75,13 +75,20 @@ for table in SOURCE_BY_TABLE:
 WARNING_CASES = [(table, SCHEMA_DRIFT) for table in SOURCE_BY_TABLE]
 
 
+def whole(table: DataFrame | ValidatedLanding) -> DataFrame:
+    """A landing table, which the pipeline writes in two parts, as one DataFrame."""
+    if isinstance(table, ValidatedLanding):
+        return table.clean.unionByName(table.rest())
+    return table
+
+
 class TamperingLakeIOManager(LakeIOManager):
     table: str
     tamper: str
 
     def handle_output(self, context, obj):
         if context.asset_key.path[-1] == self.table:
-            obj = TAMPERS[self.tamper](obj)
+            obj = TAMPERS[self.tamper](whole(obj))
         super().handle_output(context, obj)
 
 
@@ -158,7 +165,7 @@ class DriftingLakeIOManager(LakeIOManager):
 
     def handle_output(self, context, obj):
         if context.asset_key.path[-1] in SOURCE_BY_TABLE:
-            obj = obj.withColumn("unknown_fields", F.array(F.lit("favouriteColour")))
+            obj = whole(obj).withColumn("unknown_fields", F.array(F.lit("favouriteColour")))
         super().handle_output(context, obj)
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from stedi_assets.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER, Source
 from stedi_assets.validation import (
-    canonical_record, read_landing_lines, validate, validate_exhaustively,
+    canonical_record, read_landing_lines, validate, validate_exhaustively, validate_in_parts,
 )
 from stedi_assets_tests.helpers import T0
 from stedi_assets_tests.test_validation_fuzz import (
@@ -63,22 +63,34 @@ NEAR_MISSES = [
 ]
 
 
-def judged(spark, source: Source, files: list[LandingFile]) -> tuple[Counter, Counter]:
-    """Rows of `validate` and of `validate_exhaustively` on the same files, as multisets."""
+def judged(spark, source: Source, files: list[LandingFile]) -> dict[str, Counter]:
+    """Rows of `validate`, of `validate_in_parts` (both parts) and of `validate_exhaustively`
+    on the same files, as multisets."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / source.name
         for landing_file in files:
             (root / landing_file.path).parent.mkdir(parents=True, exist_ok=True)
             (root / landing_file.path).write_bytes(landing_file.data)
         lines = read_landing_lines(spark, str(root))
-        both = validate(lines, source).selectExpr("'fast' AS path", "*").unionByName(
-            validate_exhaustively(lines, source).selectExpr("'exhaustive' AS path", "*"))
-        rows = both.collect()
-    by_path = {"fast": Counter(), "exhaustive": Counter()}
+        parts = validate_in_parts(lines, source)
+        ways = {"one pass": validate(lines, source), "clean part": parts.clean,
+                "other part": parts.rest(), "exhaustive": validate_exhaustively(lines, source)}
+        every_way = None
+        for name, frame in ways.items():
+            labelled = frame.selectExpr(f"'{name}' AS way", "*")
+            every_way = labelled if every_way is None else every_way.unionByName(labelled)
+        rows = every_way.collect()
+    by_way = {name: Counter() for name in ways}
     for row in rows:
         values = row.asDict()
-        by_path[values.pop("path")][repr(sorted(values.items()))] += 1
-    return by_path["fast"], by_path["exhaustive"]
+        by_way[values.pop("way")][repr(sorted(values.items()))] += 1
+    by_way["in parts"] = by_way.pop("clean part") + by_way.pop("other part")
+    return by_way
+
+
+def assert_same_verdicts(by_way: dict[str, Counter]) -> None:
+    assert by_way["one pass"] == by_way["exhaustive"]
+    assert by_way["in parts"] == by_way["exhaustive"]
 
 
 def one_file(lines: list[str | bytes]) -> list[LandingFile]:
@@ -90,17 +102,16 @@ def one_file(lines: list[str | bytes]) -> list[LandingFile]:
 @FUZZ
 @given(data=st.data())
 def test_random_lines_get_the_same_verdicts_both_ways(spark, source, data):
-    fast, exhaustive = judged(spark, source, data.draw(landing_folders(source), label="files"))
-    assert fast == exhaustive
+    assert_same_verdicts(judged(spark, source, data.draw(landing_folders(source), label="files")))
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda source: source.name)
 def test_hostile_lines_and_near_misses_get_the_same_verdicts_both_ways(spark, source):
     lines = [line.raw for of, line in PROBES.values() if of is source]
     lines += [line for of, line, _ in NEAR_MISSES if of is source]
-    fast, exhaustive = judged(spark, source, one_file(lines))
-    assert sum(fast.values()) == len(lines)
-    assert fast == exhaustive
+    by_way = judged(spark, source, one_file(lines))
+    assert sum(by_way["exhaustive"].values()) == len(lines)
+    assert_same_verdicts(by_way)
 
 
 def test_only_clean_lines_take_the_fast_path(spark):
@@ -122,3 +133,13 @@ def test_every_course_sample_reading_takes_the_fast_path(spark, course_sample):
         counts = lines.select(canonical_record(source).isNotNull().alias("fast")).groupBy(
             "fast").count().collect()
         assert {row["fast"]: row["count"] for row in counts} == {True: lines.count()}
+
+
+def test_the_other_lines_are_written_only_when_the_clean_part_counted_some(spark):
+    clean, unclean = record(STEP), record(STEP, distanceFromObject="2.0")
+    for lines, parts_expected in (([clean, clean], 1), ([clean, unclean], 2), ([unclean], 2)):
+        frame = spark.createDataFrame([("f.json", line) for line in lines],
+                                      "source_file string, raw_line string")
+        written = [part.collect() for part in validate_in_parts(frame, STEP).parts()]
+        assert len(written) == parts_expected
+        assert sum(len(rows) for rows in written) == len(lines)

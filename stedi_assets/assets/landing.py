@@ -21,7 +21,7 @@ def landing_asset(source: Source) -> AssetsDefinition:
         "(if it is). Read with an explicit contract, never inferred.",
     )
     def _landing(context: AssetExecutionContext, landing_zone: LandingZone,
-                 pyspark: LazyPySparkResource) -> DataFrame:
+                 pyspark: LazyPySparkResource) -> validation.ValidatedLanding:
         hidden = landing_zone.hidden_files(source)
         if hidden:
             context.log.warning(
@@ -30,7 +30,7 @@ def landing_asset(source: Source) -> AssetsDefinition:
         context.add_output_metadata({"files_not_read": MetadataValue.json(hidden)})
         lines = validation.read_landing_lines(pyspark.spark_session,
                                               landing_zone.source_uri(source))
-        return validation.validate(lines, source)
+        return validation.validate_in_parts(lines, source)
 
     return _landing
 

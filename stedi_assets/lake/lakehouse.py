@@ -19,6 +19,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Iterable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -234,8 +235,12 @@ class LakeRun:
         self.bases = {table: self.lake.main_snapshot_id(table) for table in ZONE_OF_TABLE}
 
     # -- write ---------------------------------------------------------------------------
-    def stage(self, table: str, frame: DataFrame) -> Snapshot:
-        """Writes `frame` as the whole of `table` on this run's audit branch."""
+    def stage(self, table: str, frames: DataFrame | Iterable[DataFrame]) -> Snapshot:
+        """Writes `frames` as the whole of `table` on this run's audit branch: one DataFrame,
+        or parts written one after the other (the next part is asked for once the previous
+        one is written)."""
+        parts = iter([frames] if isinstance(frames, DataFrame) else frames)
+        frame = next(parts)
         identifier = self.lake.catalog.identifier(table)
         base = self.bases.get(table)
         if base is None:
@@ -254,9 +259,12 @@ class LakeRun:
             if "unknown snapshot" in str(error):
                 raise self._stale(table, "another run published it since this run started") from None
             raise
-        (frame.writeTo(f"{identifier}.branch_{self.branch}")
-         .option(f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id)
-         .overwrite(F.lit(True)))
+        writer = frame.writeTo(f"{identifier}.branch_{self.branch}").option(
+            f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id)
+        writer.overwrite(F.lit(True))
+        for more in parts:
+            more.writeTo(f"{identifier}.branch_{self.branch}").option(
+                f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id).append()
         staged = self.staged(table)
         if staged is None:
             raise RuntimeError(f"{table}: the write to branch {self.branch} left no snapshot")
