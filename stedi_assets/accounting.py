@@ -60,10 +60,9 @@ def accelerometer_tallies(accelerometer_landing: DataFrame, quarantine: DataFram
     outside_consent = ~F.col("_consents") | before_consent("timestamp", consent_mode)
     fate = (F.when(F.col("_customer").isNull(), ORPHAN)
             .when(outside_consent, NO_CONSENT).otherwise(CANDIDATE))
-    keys = ["user", "timestamp", "x", "y", "z"]
     return {**_read_valid_quarantined(accelerometer_landing, quarantine, "accelerometer"),
             "kept": tally.rows(accelerometer_trusted),
-            "fates": _fates(joined.withColumn("_fate", fate), keys)}
+            **_fates(joined.withColumn("_fate", fate), ["user", "timestamp", "x", "y", "z"])}
 
 
 def step_trainer_tallies(step_trainer_landing: DataFrame, quarantine: DataFrame,
@@ -87,14 +86,10 @@ def step_trainer_tallies(step_trainer_landing: DataFrame, quarantine: DataFrame,
             .when(before_consent("sensor_reading_time", consent_mode), NO_CONSENT)
             .otherwise(CANDIDATE))
     classified = joined.withColumn("_fate", fate)
-    keys = ["serial_number", "sensor_reading_time"]
-    conflicts = (classified.where(F.col("_fate") == CANDIDATE).groupBy(*keys)
-                 .agg(F.count_distinct("distance_from_object").alias("distances"))
-                 .where(F.col("distances") > 1))
     return {**_read_valid_quarantined(step_trainer_landing, quarantine, "step_trainer"),
             "kept": tally.rows(step_trainer_trusted),
-            "fates": _fates(classified, keys),
-            "conflicts": tally.rows(conflicts)}
+            **_fates(classified, ["serial_number", "sensor_reading_time"],
+                     conflicting="distance_from_object")}
 
 
 def terms(counted: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -110,9 +105,9 @@ def terms(counted: dict[str, dict[str, int]]) -> dict[str, int]:
         fates = counted["fates"]
         found.update(excluded_orphans=fates["excluded_orphans"],
                      excluded_no_consent=fates["excluded_no_consent"],
-                     removed_duplicates=fates["candidates"] - fates["distinct"])
-    if "conflicts" in counted:
-        found["conflicting_distances"] = counted["conflicts"]["rows"]
+                     removed_duplicates=fates["candidates"] - fates["keys"])
+        if "conflicting" in fates:
+            found["conflicting_distances"] = fates["conflicting"]
     return found
 
 
@@ -128,16 +123,30 @@ def step_trainer_terms(*args) -> dict[str, int]:
     return terms(tally.count_all(step_trainer_tallies(*args)))
 
 
-def _fates(classified: DataFrame, keys: list[str]) -> Tally:
+def _fates(classified: DataFrame, keys: list[str], conflicting: str | None = None
+           ) -> dict[str, Tally]:
+    """How many rows met each fate, how many different keys the candidates have and (with
+    `conflicting`) how many of those keys carry more than one value of that column."""
     candidate = F.col("_fate") == CANDIDATE
-    return tally.tally(
-        classified,
-        excluded_orphans=_count(F.col("_fate") == ORPHAN),
-        excluded_no_consent=_count(F.col("_fate") == NO_CONSENT),
-        candidates=_count(candidate),
-        # count_distinct skips rows with a null: non-candidates are nulled out of the key.
-        distinct=F.count_distinct(F.when(candidate, F.col(keys[0])), *keys[1:]),
-    )
+    # One grouping answers every count in one pass: each candidate key is a group of its own,
+    # the other rows group by their fate alone.
+    values = [(F.min(conflicting) != F.max(conflicting)).alias("_conflicting")] if conflicting else []
+    grouped = classified.groupBy(
+        "_fate", *(F.when(candidate, F.col(key)).alias(key) for key in keys)
+    ).agg(F.count(F.lit(1)).alias("_rows"), *values)
+    counts = {
+        "excluded_orphans": _sum_rows(F.col("_fate") == ORPHAN),
+        "excluded_no_consent": _sum_rows(F.col("_fate") == NO_CONSENT),
+        "candidates": _sum_rows(candidate),
+        "keys": _count(candidate),
+    }
+    if conflicting:
+        counts["conflicting"] = _count(candidate & F.col("_conflicting"))
+    return {"fates": tally.tally(grouped, **counts)}
+
+
+def _sum_rows(condition: Column) -> Column:
+    return F.coalesce(F.sum(F.when(condition, F.col("_rows"))), F.lit(0))
 
 
 def _read_valid_quarantined(landing: DataFrame, quarantine: DataFrame,
