@@ -74,14 +74,14 @@ def main() -> int:
         shutil.copytree(clean, mixed)
         for source in SOURCES:
             shutil.copytree(messy / source.name, mixed / source.name / "messy")
-        print(f"{'source':<14} {'data':<6} {'lines':>9} {'unclean':>8} {'path':<11} "
+        print(f"{'source':<14} {'data':<6} {'lines':>9} {"invalid":>8} {'path':<11} "
               f"{'seconds':>8} {'jobs':>5} {'stages':>7} {'tasks':>6} {'reads':>6}")
         for source in SOURCES:
             for data, root in (("clean", clean), ("mixed", mixed)):
                 lines = read_landing_lines(spark, str(root / source.name))
                 count = lines.count()
-                unclean = validate_exhaustively(lines, source).where("size(invalid_reasons) > 0")
-                unclean_count = unclean.count()
+                invalid = validate_exhaustively(lines, source).where("size(invalid_reasons) > 0")
+                invalid_count = invalid.count()
                 ways = {
                     "exhaustive": lambda: write_all([validate_exhaustively(lines, source)]),
                     "in parts": lambda: write_all(validate_in_parts(lines, source).parts()),
@@ -92,7 +92,7 @@ def main() -> int:
                     seconds = statistics.median(run[0] for run in runs)
                     _, jobs, stages, tasks = runs[-1]
                     # Every job here starts from the landing files: one read each.
-                    print(f"{source.name:<14} {data:<6} {count:>9} {unclean_count:>8} {way:<11} "
+                    print(f"{source.name:<14} {data:<6} {count:>9} {invalid_count:>8} {way:<11} "
                           f"{seconds:>8.2f} {jobs:>5} {stages:>7} {tasks:>6} {jobs:>6}")
     return 0
 
