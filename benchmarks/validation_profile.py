@@ -74,7 +74,7 @@ def main() -> int:
         shutil.copytree(clean, mixed)
         for source in SOURCES:
             shutil.copytree(messy / source.name, mixed / source.name / "messy")
-        print(f"{'source':<14} {'data':<6} {'lines':>9} {"invalid":>8} {'path':<11} "
+        print(f"{'source':<14} {'data':<6} {'lines':>9} {'invalid':>8} {'path':<11} "
               f"{'seconds':>8} {'jobs':>5} {'stages':>7} {'tasks':>6} {'reads':>6}")
         for source in SOURCES:
             for data, root in (("clean", clean), ("mixed", mixed)):
