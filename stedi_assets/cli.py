@@ -15,7 +15,7 @@ from stedi_assets.settings import SettingsError, load_settings
 
 def run_pipeline(_: argparse.Namespace) -> int:
     """Materializes every table and check in this process; prints what is published."""
-    from dagster import DagsterInstance
+    from dagster import AssetCheckSeverity, DagsterInstance
 
     from stedi_assets.definitions import build_definitions
     from stedi_assets.jobs import stedi_pipeline
@@ -36,11 +36,17 @@ def run_pipeline(_: argparse.Namespace) -> int:
           + ("  (generated sample)" if settings.uses_generated_sample else ""))
     print(f"consent mode: {settings.consent_mode}")
     print(published_tables(open_lakehouse(settings), "table"))
-    failed = [evaluation for evaluation in result.get_asset_check_evaluations()
-              if not evaluation.passed]
-    for evaluation in failed:
-        print(f"check failed: {evaluation.asset_key.path[-1]}.{evaluation.check_name} "
-              f"({evaluation.metadata.get('violations', '')})", file=sys.stderr)
+    failed = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        # A warning (schema drift) is reported, never a failure of the run.
+        warning = evaluation.severity == AssetCheckSeverity.WARN
+        if not warning:
+            failed.append(evaluation)
+        details = evaluation.metadata.get("violations", evaluation.metadata.get("unknown_fields"))
+        print(f"{'warning' if warning else 'check failed'}: {evaluation.asset_key.path[-1]}."
+              f"{evaluation.check_name} ({details.value if details else ''})", file=sys.stderr)
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error

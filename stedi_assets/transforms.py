@@ -71,7 +71,8 @@ def latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> 
         F.col("share_with_friends_as_of_date"),
     )
     # A full tie on both dates is resolved towards the record that does NOT consent (privacy
-    # first), then by the remaining columns so that reruns always choose the same record.
+    # first), then by every other published column, so that reruns always choose the same
+    # record.
     latest_first = Window.partitionBy("email").orderBy(
         F.col("last_update_date").desc(),
         F.col("registration_date").desc(),
@@ -81,6 +82,8 @@ def latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> 
         F.col("customer_name").asc_nulls_first(),
         F.col("phone").asc_nulls_first(),
         F.col("birth_day").asc_nulls_first(),
+        F.col("share_with_public_as_of_date").asc_nulls_first(),
+        F.col("share_with_friends_as_of_date").asc_nulls_first(),
     )
     latest = customers.withColumn("_rank", F.row_number().over(latest_first)).where(
         F.col("_rank") == 1

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import shutil
 
 import pytest
 
@@ -146,3 +147,19 @@ def test_generate_writes_a_landing_zone(tmp_path, capsys):
     assert main(["generate", str(tmp_path), "--customers", "10"]) == 0
     assert capsys.readouterr().out.startswith("customer=10 ")
     assert (tmp_path / "customer").is_dir()
+
+
+def test_a_warning_is_printed_and_the_run_still_succeeds(spark, small_landing, tmp_path,
+                                                          monkeypatch, capsys):
+    """Schema drift warns: `stedi run` says so on stderr and exits 0."""
+    landing = tmp_path / "landing"
+    shutil.copytree(small_landing, landing)
+    first = next((landing / "customer").rglob("*.json")).read_text().splitlines()[0]
+    drifted = {**json.loads(first), "favouriteColour": "green"}
+    (landing / "customer" / "drifted.json").write_text(json.dumps(drifted) + "\n")
+    monkeypatch.setenv("STEDI_LANDING_URI", str(landing))
+    monkeypatch.setenv("STEDI_LAKE_URI", str(tmp_path / "lake"))
+    assert main(["run"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: customer_landing.schema_drift ({'favouriteColour': 1})" in err
+    assert "check failed" not in err and "pipeline failed" not in err

@@ -46,6 +46,20 @@ def test_a_full_tie_resolves_to_the_record_without_consent(spark):
     assert rows(trusted_customers(spark, list(reversed(records))), "email") == []
 
 
+def test_records_tied_on_everything_else_resolve_the_same_whatever_their_order(spark):
+    """Every published column takes part in the tie-break: a rerun publishes the same row."""
+    records = [customer("a@test.com", "S1", shareWithPublicAsOfDate=T0 + 1,
+                        shareWithFriendsAsOfDate=T0),
+               customer("a@test.com", "S1", shareWithPublicAsOfDate=T0,
+                        shareWithFriendsAsOfDate=T0 + 1),
+               customer("a@test.com", "S1", shareWithPublicAsOfDate=T0,
+                        shareWithFriendsAsOfDate=T0)]
+    columns = transforms.CUSTOMER_TRUSTED_COLUMNS
+    chosen = {tuple(rows(trusted_customers(spark, order), *columns))
+              for order in (records, records[::-1], records[1:] + records[:1])}
+    assert len(chosen) == 1
+
+
 def test_customers_without_research_consent_are_out(spark):
     table = trusted_customers(spark, [
         customer("absent@test.com", "S1", consent=None),
