@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.exc import SQLAlchemyError
 
 from stedi_assets.java import JavaMissing, find_java
 from stedi_assets.query import FORMATS, QueryError
@@ -216,6 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     except (BotoCoreError, ClientError) as problem:  # messages name the call, never secrets
         print(f"stedi {args.command}: AWS: {problem}", file=sys.stderr)
         return 1
+    except (OSError, sqlite3.Error, SQLAlchemyError) as problem:  # disk, permissions, catalog
+        print(f"stedi {args.command}: {first_line(problem)}", file=sys.stderr)
+        return 1
+
+
+def first_line(problem: Exception) -> str:
+    """The message's first line (SQLAlchemy adds the statement and a link below it)."""
+    lines = str(problem).strip().splitlines()
+    return f"{type(problem).__name__}: {lines[0] if lines else ''}"
 
 
 if __name__ == "__main__":

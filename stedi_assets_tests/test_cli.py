@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import shutil
+import sqlite3
 
 import pytest
 
@@ -125,6 +126,34 @@ def test_no_catalog_is_one_line(tmp_path, monkeypatch, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "no catalog at" in err
     assert not (tmp_path / "empty").exists()
+
+
+def test_a_catalog_that_is_not_a_database_is_one_line(tmp_path, monkeypatch, capsys):
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "catalog.sqlite").write_bytes(b"this is no SQLite database" * 100)
+    monkeypatch.setenv("STEDI_LAKE_URI", str(lake))
+    for command in (["tables"], ["history", "customer_trusted"], ["sql", "select 1"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "file is not a database" in err, (command, err)
+
+
+@pytest.mark.parametrize("problem", [
+    OSError(28, "No space left on device"),
+    PermissionError(13, "Permission denied", "/lake/catalog.sqlite"),
+    sqlite3.OperationalError("attempt to write a readonly database"),
+], ids=["disk full", "permission denied", "read-only catalog"])
+def test_disk_and_permission_problems_are_one_line(lake_env, monkeypatch, capsys, problem):
+    from stedi_assets.lake import Lakehouse
+
+    def fails(*_, **__):
+        raise problem
+
+    monkeypatch.setattr(Lakehouse, "tables", fails)
+    assert main(["tables"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("stedi tables: ") and str(problem.args[-1]) in err
 
 
 def test_bad_configuration_is_one_line_and_a_non_zero_exit(monkeypatch, capsys):
