@@ -44,3 +44,23 @@ def test_landing_tables_check_required_fields_and_report_drift():
         assert {(table, REQUIRED_FIELDS_PRESENT), (table, SCHEMA_DRIFT)} <= checks
     for table in ("customer_trusted", "accelerometer_trusted", "step_trainer_trusted"):
         assert (table, ROW_ACCOUNTING) in checks
+
+
+def test_secret_settings_reach_dagster_as_environment_variable_names(monkeypatch):
+    """What the UI shows of the resources: the variables' names, never a token or a key."""
+    from dagster import EnvVar
+
+    from stedi_assets.resources import build_resources
+    from stedi_assets.settings import load_settings
+
+    secrets = {"STEDI_SPARK_REMOTE": "sc://spark.example:15002/;token=s3cret-token",
+               "STEDI_PSEUDONYM_KEY": "k3y-that-must-not-show"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    resources = build_resources(load_settings())
+    assert resources["pyspark"].remote == EnvVar("STEDI_SPARK_REMOTE")
+    assert resources["privacy"].pseudonym_key == EnvVar("STEDI_PSEUDONYM_KEY")
+    shown = repr({name: resource for name, resource in resources.items()})
+    for value in secrets.values():
+        assert value not in shown
+    assert "s3cret" not in shown and "spark.example" not in shown
