@@ -76,17 +76,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         )
     landing = env.get("STEDI_LANDING_URI", "").strip()
     lake = _absolute(env.get("STEDI_LAKE_URI", "").strip() or str(home / "lake"))
-    has_key = bool(env.get("STEDI_PSEUDONYM_KEY"))
-    if lake.startswith("s3://") and not has_key:
-        # A lake on S3 is production: the public development key would make customer_id
-        # reversible by anybody who can read this repository.
-        raise SettingsError(
-            "STEDI_PSEUDONYM_KEY must be set when STEDI_LAKE_URI is on S3 "
-            "(the development key is public)"
-        )
+    key = env.get("STEDI_PSEUDONYM_KEY") or ""
+    has_key = bool(key) and key != DEVELOPMENT_PSEUDONYM_KEY
     catalog = env.get("STEDI_CATALOG", "").strip().lower() or default_catalog(lake)
     if catalog not in CATALOGS:
         raise SettingsError(f"STEDI_CATALOG={catalog!r} is not one of {', '.join(CATALOGS)}")
+    landing_uri = _absolute(landing or str(home / "sample-landing"))
+    if not has_key:
+        _refuse_development_key_beyond_this_machine(landing_uri, lake, catalog)
     keep = env.get("STEDI_KEEP_VERSIONS", "3").strip()
     if not keep.isdigit() or int(keep) < 1:
         raise SettingsError(f"STEDI_KEEP_VERSIONS={keep!r} is not a whole number of at least 1")
@@ -96,7 +93,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if jars not in JAR_SOURCES:
         raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
     return Settings(
-        landing_uri=_absolute(landing or str(home / "sample-landing")),
+        landing_uri=landing_uri,
         lake_uri=lake,
         consent_mode=consent_mode,
         uses_generated_sample=not landing,
@@ -113,6 +110,24 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         jars=jars,
         jar_cache=env.get("STEDI_JAR_CACHE") or str(_user_cache() / "stedi" / "ivy"),
     )
+
+
+def _refuse_development_key_beyond_this_machine(landing: str, lake: str, catalog: str) -> None:
+    """The one rule for the public development key: only when nothing is read from or written
+    to anything but local paths and the local catalog. Anywhere else it would make
+    customer_id reversible by anybody who can read this repository."""
+    remote = [f"{name}={uri}" for name, uri in (("STEDI_LANDING_URI", landing),
+                                                ("STEDI_LAKE_URI", lake)) if not _is_local(uri)]
+    if catalog != "local":
+        remote.append(f"STEDI_CATALOG={catalog}")
+    if remote:
+        raise SettingsError(
+            f"STEDI_PSEUDONYM_KEY must be set to a secret key of your own with {', '.join(remote)} "
+            "(the development key is public; it is only for local paths and the local catalog)")
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri or uri.split("://", 1)[0].lower() == "file"
 
 
 def _hours(env, name: str, default: str, minimum: float) -> float:

@@ -37,6 +37,7 @@ def test_table_aligns_columns():
 def glue_env(tmp_path, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1", "STEDI_CATALOG": "glue",
+                        "STEDI_PSEUDONYM_KEY": "a-test-key",
                         "STEDI_LAKE_URI": str(tmp_path / "lake"),
                         "STEDI_ATHENA_OUTPUT": "s3://athena-results/stedi/"}.items():
         monkeypatch.setenv(name, value)

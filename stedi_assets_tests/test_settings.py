@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets.settings import SettingsError, load_settings
+from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY, SettingsError, load_settings
 
 
 def test_defaults_are_local_and_use_the_generated_sample():
@@ -27,6 +27,28 @@ def test_everything_comes_from_the_environment(tmp_path):
 def test_an_unknown_consent_mode_names_the_variable():
     with pytest.raises(SettingsError, match="STEDI_CONSENT_MODE='always'"):
         load_settings({"STEDI_CONSENT_MODE": "always"})
+
+
+@pytest.mark.parametrize("environ", [
+    {"STEDI_LAKE_URI": "s3a://bucket/lake"},
+    {"STEDI_LAKE_URI": "S3://bucket/lake"},
+    {"STEDI_LANDING_URI": "s3://bucket/landing"},
+    {"STEDI_CATALOG": "glue"},
+    {"STEDI_LAKE_URI": "s3://bucket/lake", "STEDI_PSEUDONYM_KEY": DEVELOPMENT_PSEUDONYM_KEY},
+], ids=["s3a lake", "upper-case S3 lake", "landing on S3", "glue catalog", "the dev key's value"])
+def test_the_development_key_is_refused_beyond_local_paths_and_the_local_catalog(environ):
+    with pytest.raises(SettingsError, match="STEDI_PSEUDONYM_KEY must be set"):
+        load_settings(environ)
+    assert load_settings({**environ, "STEDI_PSEUDONYM_KEY": "a-secret-of-my-own"})
+
+
+def test_the_development_key_is_fine_on_local_paths(tmp_path):
+    for lake in (str(tmp_path / "lake"), f"file://{tmp_path}/lake"):
+        settings = load_settings({"STEDI_LAKE_URI": lake,
+                                  "STEDI_LANDING_URI": f"file://{tmp_path}/landing"})
+        assert settings.uses_development_key
+    same_as_dev = load_settings({"STEDI_PSEUDONYM_KEY": DEVELOPMENT_PSEUDONYM_KEY})
+    assert same_as_dev.uses_development_key
 
 
 def test_a_lake_on_s3_refuses_the_development_key():
