@@ -111,16 +111,27 @@ def terms(counted: dict[str, dict[str, int]]) -> dict[str, int]:
     return found
 
 
-def customer_terms(*args) -> dict[str, int]:
-    return terms(tally.count_all(customer_tallies(*args)))
+def customer_terms(customer_landing: DataFrame, quarantine: DataFrame,
+                   customer_trusted: DataFrame, pseudonym_key: str) -> dict[str, int]:
+    return terms(tally.count_all(customer_tallies(
+        customer_landing, quarantine, customer_trusted, pseudonym_key)))
 
 
-def accelerometer_terms(*args) -> dict[str, int]:
-    return terms(tally.count_all(accelerometer_tallies(*args)))
+def accelerometer_terms(accelerometer_landing: DataFrame, quarantine: DataFrame,
+                        customer_landing: DataFrame, accelerometer_trusted: DataFrame,
+                        pseudonym_key: str, consent_mode: str) -> dict[str, int]:
+    return terms(tally.count_all(accelerometer_tallies(
+        accelerometer_landing, quarantine, customer_landing, accelerometer_trusted,
+        pseudonym_key, consent_mode)))
 
 
-def step_trainer_terms(*args) -> dict[str, int]:
-    return terms(tally.count_all(step_trainer_tallies(*args)))
+def step_trainer_terms(step_trainer_landing: DataFrame, quarantine: DataFrame,
+                       customer_landing: DataFrame, customer_curated: DataFrame,
+                       step_trainer_trusted: DataFrame, pseudonym_key: str,
+                       consent_mode: str) -> dict[str, int]:
+    return terms(tally.count_all(step_trainer_tallies(
+        step_trainer_landing, quarantine, customer_landing, customer_curated,
+        step_trainer_trusted, pseudonym_key, consent_mode)))
 
 
 def _fates(classified: DataFrame, keys: list[str], conflicting: str | None = None
