@@ -69,7 +69,7 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
     judged = _exhaustive(checked.select(
         "source_file", F.when(~_is_fast(), F.col("raw_line")).alias("raw_line"), "_canonical"),
         source, rules)
-    no_reasons = F.array().cast("array<string>")
+    no_reasons = _no_reasons()
     return judged.select(
         "source_file", F.col("raw_line"),
         *(F.when(_is_fast(), rule.fast_value()).otherwise(F.col(rule.field.column))
@@ -106,8 +106,8 @@ def validate_in_parts(lines: DataFrame, source: Source) -> ValidatedLanding:
     clean = counted.where(_is_fast()).select(
         "source_file", F.lit(None).cast("string").alias("raw_line"),
         *(rule.fast_value().alias(rule.field.column) for rule in rules),
-        F.array().cast("array<string>").alias("invalid_reasons"),
-        F.array().cast("array<string>").alias("unknown_fields"),
+        _no_reasons().alias("invalid_reasons"),
+        _no_reasons().alias("unknown_fields"),
     )
     return ValidatedLanding(clean, others, lambda: _exhaustive(
         checked.where(~_is_fast()).select("source_file", "raw_line"), source, rules))
@@ -116,6 +116,10 @@ def validate_in_parts(lines: DataFrame, source: Source) -> ValidatedLanding:
 def validate_exhaustively(lines: DataFrame, source: Source) -> DataFrame:
     """`validate` without the fast test: every line through the exhaustive rules."""
     return _exhaustive(lines.select("source_file", "raw_line"), source, _rules(source))
+
+
+def _no_reasons() -> Column:
+    return F.array().cast("array<string>")
 
 
 def _is_fast() -> Column:
@@ -273,14 +277,19 @@ class FieldRule(ABC):
         """The fast test's name for each spelling of the field."""
         return [f"f{self.index}_{n}" for n in range(len(self.field.spellings))]
 
-    def fast_value(self) -> Column:
-        spellings = [F.col(f"_canonical.{name}") for name in self.spelled_columns]
-        return F.coalesce(*spellings) if len(spellings) > 1 else spellings[0]
+    def fast_value(self, record: Column | None = None) -> Column:
+        """The field's value in the fast test's record (by default the `_canonical` column),
+        whichever spelling it came under."""
+        values = self._spelled_values(record)
+        return F.coalesce(*values) if len(values) > 1 else values[0]
+
+    def _spelled_values(self, record: Column | None) -> list[Column]:
+        record = F.col("_canonical") if record is None else record
+        return [record[name] for name in self.spelled_columns]
 
     def fast_accepts(self, record: Column) -> Column:
         """The canonical record's value obeys this field's rule."""
-        values = [record[name] for name in self.spelled_columns]
-        value = F.coalesce(*values) if len(values) > 1 else values[0]
+        values, value = self._spelled_values(record), self.fast_value(record)
         accepted = self._fast_value_accepted(value)
         if self.field.required:
             accepted = accepted & value.isNotNull()

@@ -259,12 +259,13 @@ class LakeRun:
             if "unknown snapshot" in str(error):
                 raise self._stale(table, "another run published it since this run started") from None
             raise
-        writer = frame.writeTo(f"{identifier}.branch_{self.branch}").option(
-            f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id)
-        writer.overwrite(F.lit(True))
+        def writer(part: DataFrame):
+            return part.writeTo(f"{identifier}.branch_{self.branch}").option(
+                f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id)
+
+        writer(frame).overwrite(F.lit(True))
         for more in parts:
-            more.writeTo(f"{identifier}.branch_{self.branch}").option(
-                f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id).append()
+            writer(more).append()
         staged = self.staged(table)
         if staged is None:
             raise RuntimeError(f"{table}: the write to branch {self.branch} left no snapshot")
