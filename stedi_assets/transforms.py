@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from stedi_assets.pseudonym import customer_id
+from stedi_assets.pseudonym import pseudonyms
 from stedi_assets.validation import stripped, valid_records
 
 CONSENT_DATE = "share_with_research_as_of_date"
@@ -88,9 +88,9 @@ def latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> 
     latest = customers.withColumn("_rank", F.row_number().over(latest_first)).where(
         F.col("_rank") == 1
     )
-    return latest.withColumn("customer_id", customer_id(F.col("email"), pseudonym_key)).select(
-        *CUSTOMER_TRUSTED_COLUMNS
-    )
+    # The pseudonyms come as data joined on the email, so that the key is in no Spark plan.
+    with_ids = latest.join(pseudonyms(customers, pseudonym_key), on="email", how="left")
+    return with_ids.select(*CUSTOMER_TRUSTED_COLUMNS)
 
 
 def customer_trusted(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:

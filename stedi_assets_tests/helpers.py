@@ -46,3 +46,14 @@ def step(serial: str, at: int, distance: int = 200) -> dict:
 
 def rows(frame: DataFrame, *columns: str) -> list[tuple]:
     return sorted(tuple(row) for row in frame.select(*columns).collect())
+
+
+def secret_forms(key: str) -> list[str]:
+    """The key as it could leak: itself, its hex, and its two HMAC pads in hex (RFC 2104)."""
+    padded = key.encode().ljust(64, b"\0")
+    pads = [bytes(b ^ pad for b in padded) for pad in (0x36, 0x5C)]
+    return [key.lower(), key.encode().hex()] + [p.hex() for p in pads]
+
+
+def leaked(text: str, key: str) -> list[str]:
+    return [form for form in secret_forms(key) if form in text.lower()]
