@@ -1,6 +1,5 @@
 """Each transformation on tiny hand-made tables."""
 
-from pyspark.sql import functions as F
 
 from stedi_assets import transforms
 from stedi_assets.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
