@@ -231,10 +231,24 @@ def _is_whole_text(text: Column) -> Column:
     fraction = F.regexp_extract(text, r"\.(\d+)", 1)
     digits = F.concat(F.regexp_extract(text, r"^-?(\d*)", 1), fraction)
     significant = F.regexp_replace(digits, "0+$", "")
-    exponent_text = F.regexp_extract(text, r"[eE]([+-]?\d+)$", 1)
-    exponent = F.when(exponent_text == "", 0).otherwise(exponent_text.try_cast("bigint"))
+    exponent = _bounded_exponent(F.regexp_extract(text, r"[eE]([+-]?\d+)$", 1))
     trailing_zeros = F.length(digits) - F.length(significant)
     return (significant == "") | (exponent - F.length(fraction) + trailing_zeros >= 0)
+
+
+# Further from 0 than a line's digits can move the point (a Spark string holds fewer than
+# 2**31 characters), and near enough that _is_whole_text's sum cannot overflow a bigint.
+_EXPONENT_BOUND = 2**40
+
+
+def _bounded_exponent(exponent_text: Column) -> Column:
+    """The exponent's value, held within ±_EXPONENT_BOUND: beyond it only its sign decides
+    whether the number is whole. Unbounded, an exponent too long for a bigint was null (and
+    the number taken for whole) and one at a bigint's edge overflowed Spark's arithmetic."""
+    beyond = F.when(exponent_text.startswith("-"), -_EXPONENT_BOUND).otherwise(_EXPONENT_BOUND)
+    exponent = F.coalesce(exponent_text.try_cast("bigint"), beyond)
+    bounded = F.least(F.greatest(exponent, F.lit(-_EXPONENT_BOUND)), F.lit(_EXPONENT_BOUND))
+    return F.when(exponent_text == "", 0).otherwise(bounded)
 
 
 def _is_number(kind: Column) -> Column:

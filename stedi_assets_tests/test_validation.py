@@ -96,3 +96,22 @@ def test_landing_files_are_read_recursively_gzip_included_and_blank_lines_skippe
     lines = validation.read_landing_lines(spark, str(tmp_path / "step_trainer"))
     assert sorted(row["raw_line"] for row in lines.collect()) == [
         '{"sensorReadingTime": 1}', '{"sensorReadingTime": 2}', '{"sensorReadingTime": 3}']
+
+
+# An exponent too long for a bigint (or at its edge) decides nothing by overflowing: the
+# whole-number test once coalesced the overflow to "whole" and took 1.5e-99999999999999999999
+# as 0, and an exponent of -2**63 made Spark's ANSI arithmetic fail the whole run.
+@pytest.mark.parametrize("epoch", [
+    "1.5e-99999999999999999999", "1.5e-9223372036854775808", "1.0e-9223372036854775808",
+    "1.5e-9223372036854775807", "15e99999999999999999999", "10e9223372036854775807",
+])
+def test_an_epoch_with_a_huge_exponent_is_not_a_whole_number(spark, epoch):
+    line = f'{{"user":"a@test.com","timestamp":{epoch},"x":1,"y":2,"z":3}}'
+    assert reasons(spark, ACCELEROMETER, line) == [
+        f"timeStamp: not a whole number in range ({epoch})"]
+
+
+def test_zero_with_a_huge_exponent_is_zero(spark):
+    line = '{"user":"a@test.com","timestamp":0e-99999999999999999999,"x":1,"y":2,"z":3}'
+    row = landing(spark, ACCELEROMETER, [line]).first()
+    assert (row["invalid_reasons"], row["timestamp"]) == ([], 0)
