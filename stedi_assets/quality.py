@@ -6,10 +6,11 @@ not read from customer_trusted, so a bug in the trusted zone cannot vouch for it
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.contract import DIRECT_IDENTIFIERS, Source
+from stedi_assets.metadata import MASKED
 from stedi_assets.transforms import (
     CONSENT_DATE,
     before_consent,
@@ -106,9 +107,25 @@ def email_like_values(table: DataFrame) -> DataFrame:
 DRIFT_MIN_RECORDS = 10
 
 
+# An unknown field name is shown (in the schema drift report, which everybody with the UI
+# sees) only when it looks like a field name: a plain identifier without a run of digits. Any
+# other name may be personal data (a producer keying records by e-mail, phone number, name or
+# birthday); such names are counted together, masked, which also keeps the report small.
+PLAIN_FIELD_NAME = r"\A[A-Za-z_][A-Za-z0-9_-]{0,63}\z"
+DIGIT_RUN = r"[0-9]{5}"
+MASKED_FIELD_NAME = f"{MASKED} (field names that may be personal data)"
+
+
+def shown_field_name(name: Column) -> Column:
+    plain = name.rlike(PLAIN_FIELD_NAME) & ~name.rlike(DIGIT_RUN)
+    return F.when(plain, name).otherwise(F.lit(MASKED_FIELD_NAME))
+
+
 def unknown_field_counts(landing: DataFrame) -> DataFrame:
-    """(field, records): how many records carry each field the contract does not know."""
-    return (landing.select(F.explode("unknown_fields").alias("field"))
+    """(field, records): how many records carry each field the contract does not know, by
+    the name the UI may show (a record counts once under the masked name)."""
+    shown = F.array_distinct(F.transform("unknown_fields", shown_field_name))
+    return (landing.select(F.explode(shown).alias("field"))
             .groupBy("field").agg(F.count(F.lit(1)).alias("records")))
 
 
