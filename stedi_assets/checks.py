@@ -16,6 +16,7 @@ from dagster import (
     AssetChecksDefinition, AssetIn, AssetKey, MetadataValue, multi_asset_check,
 )
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from stedi_assets import accounting, quality, tally
 from stedi_assets.contract import (
@@ -28,6 +29,7 @@ from stedi_assets.erasure import Erasure
 from stedi_assets.lake import StalePublish
 from stedi_assets.metadata import MASKED
 from stedi_assets.resources import LakehouseResource, PrivacyPolicy
+from stedi_assets.shrink import ShrinkPolicy
 from stedi_assets.tally import Tally
 
 CONSENT = "consent"
@@ -36,6 +38,8 @@ SAME_CUSTOMER_PAIRS = "same_customer_pairs"
 NO_DIRECT_IDENTIFIERS = "no_direct_identifiers"
 ROW_ACCOUNTING = "row_accounting"
 REQUIRED_FIELDS_PRESENT = "required_fields_present"
+VALID_RECORDS_PRESENT = "valid_records_present"
+NO_SUDDEN_SHRINK = "no_sudden_shrink"
 SCHEMA_DRIFT = "schema_drift"
 WARNINGS = frozenset({SCHEMA_DRIFT})  # reported, never blocking
 
@@ -49,6 +53,16 @@ OWNER_AND_TIME = {
     STEP_TRAINER_TRUSTED: ("serial_number", "sensor_reading_time"),
     MACHINE_LEARNING_CURATED: ("customer_id", "sensor_reading_time"),
 }
+
+
+@dataclass(frozen=True)
+class Audited:
+    """What a check step knows of the version it checks beyond its rows: the row counts of
+    that version and of the published one (None when there is none), and the shrink policy."""
+
+    rows: int | None = None
+    published_rows: int | None = None
+    policy: ShrinkPolicy = ShrinkPolicy()
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,11 @@ DESCRIPTIONS = {
     REQUIRED_FIELDS_PRESENT: "No landing file lost a required field in all of its records "
     f"(files of at least {quality.DRIFT_MIN_RECORDS} records).",
     SCHEMA_DRIFT: "Fields the contract does not know, counted per name (a warning).",
+    VALID_RECORDS_PRESENT: "A source whose landing files hold records yields at least one "
+    "valid record (a feed of only unreadable lines is not published as an empty one).",
+    NO_SUDDEN_SHRINK: "The table does not lose more than the allowed share of its rows "
+    "(STEDI_MAX_SHRINK, default 50%) against its published version, unless the run accepts it "
+    "(STEDI_ACCEPT_SHRINK).",
 }
 
 # Which source's row accounting each trusted table closes.
@@ -106,8 +125,8 @@ ACCOUNTED_SOURCE = {
 
 def check_names(table: str) -> list[str]:
     if ZONE_OF_TABLE[table] == LANDING:
-        return [REQUIRED_FIELDS_PRESENT, SCHEMA_DRIFT]
-    names = [CONSENT, NO_DUPLICATE_KEYS]
+        return [REQUIRED_FIELDS_PRESENT, VALID_RECORDS_PRESENT, NO_SUDDEN_SHRINK, SCHEMA_DRIFT]
+    names = [CONSENT, NO_DUPLICATE_KEYS, NO_SUDDEN_SHRINK]
     if table in ACCOUNTED_SOURCE:
         names.append(ROW_ACCOUNTING)
     if ZONE_OF_TABLE[table] == CURATED:
@@ -131,7 +150,7 @@ def check_inputs(table: str) -> list[str]:
     return list(dict.fromkeys(inputs))
 
 
-def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy) -> Evaluation:
+def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy, *_) -> Evaluation:
     owner, reading_time = OWNER_AND_TIME[table]
     consenting = quality.consenting_customers(inputs[CUSTOMER_LANDING], privacy.pseudonym_key)
     violations = quality.consent_violations(
@@ -162,7 +181,7 @@ def no_direct_identifiers(_: str, rows: DataFrame, *__) -> Evaluation:
     return Evaluation({"email_like": tally.rows(quality.email_like_values(rows))}, result)
 
 
-def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, __) -> Evaluation:
+def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, *__) -> Evaluation:
     violations = quality.cross_customer_pairs(
         rows, inputs[CUSTOMER_CURATED], inputs[ACCELEROMETER_TRUSTED]
     )
@@ -171,8 +190,8 @@ def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, __) -> Evaluation
     )
 
 
-def row_accounting(table: str, rows: DataFrame, inputs: dict,
-                   privacy: PrivacyPolicy) -> Evaluation:
+def row_accounting(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy,
+                   *_) -> Evaluation:
     key, mode = privacy.pseudonym_key, privacy.consent_mode
     quarantine = inputs[LANDING_QUARANTINE]
     if table == CUSTOMER_TRUSTED:
@@ -212,6 +231,39 @@ def schema_drift(_: str, rows: DataFrame, *__) -> Evaluation:
     return Evaluation({"unknown_fields": unknown}, result)
 
 
+def valid_records_present(table: str, rows: DataFrame, _: dict, __: PrivacyPolicy,
+                          audited: Audited) -> Evaluation:
+    def result(counted: dict) -> AssetCheckResult:
+        records, valid = counted["records"]["records"], counted["records"]["valid"]
+        problem = audited.policy.empty_source_problem(table, records, valid)
+        return _judged(problem, table, audited, records=records, valid_records=valid)
+
+    valid = F.sum(F.when(F.size(F.col("invalid_reasons")) == 0, 1).otherwise(0))
+    return Evaluation({"records": tally.tally(rows, records=F.count(F.lit(1)), valid=valid)},
+                      result)
+
+
+def no_sudden_shrink(table: str, _: DataFrame, __: dict, ___: PrivacyPolicy,
+                     audited: Audited) -> Evaluation:
+    """Counted from the snapshots' summaries: no Spark job."""
+    def result(_: dict) -> AssetCheckResult:
+        if audited.rows is None:
+            return AssetCheckResult(passed=True, metadata={
+                "compared": "nothing: this run wrote no new version of the table"})
+        problem = audited.policy.shrink_problem(table, audited.published_rows, audited.rows)
+        return _judged(problem, table, audited, rows=audited.rows,
+                       published_rows=audited.published_rows, max_shrink=audited.policy.max_shrink)
+
+    return Evaluation({}, result)
+
+
+def _judged(problem: str | None, table: str, audited: Audited, **metadata) -> AssetCheckResult:
+    """A check that passes without `problem`; says when it passed only because it was accepted."""
+    accepted = table in audited.policy.accepted
+    return AssetCheckResult(passed=problem is None, description=problem, metadata={
+        **metadata, "accepted_by_STEDI_ACCEPT_SHRINK": accepted})
+
+
 EVALUATE = {
     CONSENT: consent,
     NO_DUPLICATE_KEYS: no_duplicate_keys,
@@ -220,12 +272,15 @@ EVALUATE = {
     ROW_ACCOUNTING: row_accounting,
     REQUIRED_FIELDS_PRESENT: required_fields_present,
     SCHEMA_DRIFT: schema_drift,
+    VALID_RECORDS_PRESENT: valid_records_present,
+    NO_SUDDEN_SHRINK: no_sudden_shrink,
 }
 
 
-def evaluate(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy):
+def evaluate(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy,
+             audited: Audited = Audited()):
     """(name, result) of every check of one table, all counted in one Spark job."""
-    evaluations = {name: EVALUATE[name](table, rows, inputs, privacy)
+    evaluations = {name: EVALUATE[name](table, rows, inputs, privacy, audited)
                    for name in check_names(table)}
     counted = tally.count_all({f"{name}.{key}": counts for name, evaluation in evaluations.items()
                                for key, counts in evaluation.tallies.items()})
@@ -241,7 +296,11 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     run = lakehouse.run(context.run.run_id)
     staged = run.staged(table)
     started = time.perf_counter()
-    results = evaluate(table, run.read(table), inputs, privacy)
+    published = run.lake.published(table)
+    audited = Audited(rows=staged.rows if staged else None,
+                      published_rows=published.rows if published else None,
+                      policy=lakehouse.shrink_policy())
+    results = evaluate(table, run.read(table), inputs, privacy, audited)
     passed = all(result.passed for name, result in results if name not in WARNINGS)
     outcome = {"audit_branch": run.branch,
                "check_seconds": MetadataValue.float(round(time.perf_counter() - started, 2))}
@@ -269,7 +328,8 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     outcome["checked_snapshot"] = str((staged or run.lake.require_published(table)).snapshot_id)
     for name, result in results:
         yield AssetCheckResult(asset_key=AssetKey(table), check_name=name, passed=result.passed,
-                               severity=result.severity, metadata={**result.metadata, **outcome})
+                               severity=result.severity, description=result.description,
+                               metadata={**result.metadata, **outcome})
     if stale is not None:
         raise stale
 

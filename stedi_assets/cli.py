@@ -46,9 +46,10 @@ def run_pipeline(_: argparse.Namespace) -> int:
         warning = evaluation.severity == AssetCheckSeverity.WARN
         if not warning:
             failed.append(evaluation)
-        details = evaluation.metadata.get("violations", evaluation.metadata.get("unknown_fields"))
+        counted = evaluation.metadata.get("violations", evaluation.metadata.get("unknown_fields"))
+        details = evaluation.description or (counted.value if counted else "")
         print(f"{'warning' if warning else 'check failed'}: {evaluation.asset_key.path[-1]}."
-              f"{evaluation.check_name} ({details.value if details else ''})", file=sys.stderr)
+              f"{evaluation.check_name} ({details})", file=sys.stderr)
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error

@@ -10,6 +10,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from stedi_assets.contract import ZONE_OF_TABLE
+from stedi_assets.shrink import (
+    ACCEPT_SETTING, DEFAULT_MAX_SHRINK, MAX_SHRINK_SETTING, accepted_tables,
+)
+
 CONSENT_MODES = ("any", "as_of_date")
 CATALOGS = ("local", "glue")
 JAR_SOURCES = ("maven", "provided")
@@ -50,6 +55,8 @@ class Settings:
     athena_workgroup: str | None = None
     jars: str = "maven"  # "maven": resolved once and cached; "provided": already on the classpath
     jar_cache: str = ""
+    max_shrink: float = DEFAULT_MAX_SHRINK
+    accept_shrink: frozenset[str] = frozenset()
 
     @property
     def uses_development_key(self) -> bool:
@@ -89,6 +96,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"STEDI_KEEP_VERSIONS={keep!r} is not a whole number of at least 1")
     max_age = _hours(env, "STEDI_MAX_SNAPSHOT_AGE_HOURS", "120", minimum=0)
     grace = _hours(env, "STEDI_GRACE_HOURS", str(MIN_GRACE_HOURS), minimum=MIN_GRACE_HOURS)
+    max_shrink = _fraction(env, MAX_SHRINK_SETTING, str(DEFAULT_MAX_SHRINK))
+    try:
+        accept_shrink = accepted_tables(env.get(ACCEPT_SETTING, ""), frozenset(ZONE_OF_TABLE))
+    except ValueError as problem:
+        raise SettingsError(str(problem)) from None
     jars = env.get("STEDI_JARS", "").strip().lower() or "maven"
     if jars not in JAR_SOURCES:
         raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
@@ -109,6 +121,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         athena_workgroup=env.get("STEDI_ATHENA_WORKGROUP") or None,
         jars=jars,
         jar_cache=env.get("STEDI_JAR_CACHE") or str(_user_cache() / "stedi" / "ivy"),
+        max_shrink=max_shrink,
+        accept_shrink=accept_shrink,
     )
 
 
@@ -128,6 +142,17 @@ def _refuse_development_key_beyond_this_machine(landing: str, lake: str, catalog
 
 def _is_local(uri: str) -> bool:
     return "://" not in uri or uri.split("://", 1)[0].lower() == "file"
+
+
+def _fraction(env, name: str, default: str) -> float:
+    text = env.get(name, default).strip()
+    try:
+        fraction = float(text)
+    except ValueError:
+        fraction = float("nan")
+    if not 0 <= fraction <= 1:  # also false for nan
+        raise SettingsError(f"{name}={text!r} is not a fraction from 0 to 1")
+    return fraction
 
 
 def _hours(env, name: str, default: str, minimum: float) -> float:

@@ -13,11 +13,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.checks import (
-    ACCOUNTED_SOURCE, CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, OWNER_AND_TIME,
-    REQUIRED_FIELDS_PRESENT, ROW_ACCOUNTING, SAME_CUSTOMER_PAIRS, SCHEMA_DRIFT,
+    ACCOUNTED_SOURCE, CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, NO_SUDDEN_SHRINK,
+    OWNER_AND_TIME, REQUIRED_FIELDS_PRESENT, ROW_ACCOUNTING, SAME_CUSTOMER_PAIRS, SCHEMA_DRIFT,
+    VALID_RECORDS_PRESENT,
 )
 from stedi_assets.contract import (
-    CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, UNIQUE_KEYS,
+    AUDITED_TABLES, CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, UNIQUE_KEYS,
 )
 from stedi_assets.validation import ValidatedLanding, missing_reason
 from stedi_assets.definitions import build_definitions
@@ -53,6 +54,10 @@ def lose_a_required_field(table: str):
     return lambda df: df.withColumn("invalid_reasons", F.array(F.lit(missing_reason(field))))
 
 
+def make_every_record_unreadable(df: DataFrame) -> DataFrame:
+    return df.withColumn("invalid_reasons", F.array(F.lit("not a JSON object")))
+
+
 TAMPERS = {}
 CASES = []
 for table in OWNER_AND_TIME:
@@ -72,7 +77,13 @@ for table in ACCOUNTED_SOURCE:
 for table in SOURCE_BY_TABLE:
     TAMPERS[f"{table}:{REQUIRED_FIELDS_PRESENT}"] = lose_a_required_field(table)
     CASES.append((table, REQUIRED_FIELDS_PRESENT))
+for table in SOURCE_BY_TABLE:
+    TAMPERS[f"{table}:{VALID_RECORDS_PRESENT}"] = make_every_record_unreadable
+    CASES.append((table, VALID_RECORDS_PRESENT))
 WARNING_CASES = [(table, SCHEMA_DRIFT) for table in SOURCE_BY_TABLE]
+# Fails for every table in test_shrink (one rule on the snapshots' row counts) and blocks an
+# emptied feed there, in a whole run.
+SHRINK_CASES = [(table, NO_SUDDEN_SHRINK) for table in AUDITED_TABLES]
 
 
 def whole(table: DataFrame | ValidatedLanding) -> DataFrame:
@@ -94,7 +105,7 @@ class TamperingLakeIOManager(LakeIOManager):
 
 def test_every_check_has_a_failing_case():
     assert {(key.asset_key.path[-1], key.name) for key in check_keys()} == set(
-        CASES + WARNING_CASES)
+        CASES + WARNING_CASES + SHRINK_CASES)
 
 
 def descendants(table: str) -> set[str]:

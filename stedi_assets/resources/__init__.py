@@ -22,6 +22,8 @@ def build_resources(settings: Settings) -> dict:
         keep_versions=settings.keep_versions,
         max_snapshot_age_hours=settings.max_snapshot_age_hours,
         grace_hours=settings.grace_hours,
+        max_shrink=settings.max_shrink,
+        accept_shrink=sorted(settings.accept_shrink),
         pyspark=pyspark,
     )
     return {
