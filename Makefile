@@ -1,9 +1,10 @@
-# The two commands of the README: `make run` and `make test`. Both build what they need.
+# The two commands of the README, `make run` and `make test`, and a few more. Each builds what it
+# needs.
 PYTHON ?= python3
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test java ui benchmark
+.PHONY: run test test-unit java ui benchmark
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ run: $(INSTALLED) java
 
 test: $(INSTALLED) java
 	$(VENV)/bin/pytest
+
+# The tests that need no JVM, pipeline or server (seconds): see README, Tests.
+test-unit: $(INSTALLED)
+	$(VENV)/bin/pytest -m unit
 
 ui: $(INSTALLED) java
 	$(VENV)/bin/dagster dev

@@ -21,18 +21,20 @@ import types
 from pathlib import Path
 
 # Only the plain modules, not the Dagster definitions (see plain_pyspark.py).
+_ROOT = Path(__file__).resolve().parents[1]
 _package = types.ModuleType("stedi_assets")
-_package.__path__ = [str(Path(__file__).resolve().parents[1] / "stedi_assets")]
+_package.__path__ = [str(_ROOT / "stedi_assets")]
 sys.modules.setdefault("stedi_assets", _package)
+sys.path.insert(0, str(_ROOT))  # the messy landing generator is test code, in the repository only
 
 from pyspark.sql import SparkSession  # noqa: E402
 
 from stedi_assets.contract import SOURCES  # noqa: E402
-from stedi_assets.messy_data import generate_messy_landing  # noqa: E402
 from stedi_assets.sample_data import SampleSize, generate_landing  # noqa: E402
 from stedi_assets.validation import (  # noqa: E402
     read_landing_lines, validate_exhaustively, validate_in_parts,
 )
+from stedi_assets_tests.messy_data import generate_messy_landing  # noqa: E402
 
 COURSE_CUSTOMERS = 956
 

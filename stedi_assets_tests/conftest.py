@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from types import CodeType
 
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, JobDefinition
 from pyspark.sql import SparkSession
 
 from stedi_assets.definitions import build_definitions
@@ -93,18 +96,116 @@ def course_sample() -> Path:
     return COURSE_SAMPLE
 
 
-# Fixtures that run a whole pipeline: a test that uses one is `slow`. A test that needs Spark
-# at all is `spark`; one that needs neither Spark nor a server is `quick`.
-PIPELINE_FIXTURES = {"published", "lake_env", "pipeline_run", "published_lake", "course_sample"}
-NOT_QUICK = {"slow", "spark", "aws", "connect"}
+# --- Markers: each test's cost, found from what it uses -------------------------------------
+# So that a new test is classified without anyone marking it, each test gets one tier (an
+# explicit tier mark wins):
+#   pipeline: runs the stedi job (in this process or as `stedi run`), starts any subprocess,
+#             or reads the whole course sample;
+#   spark:    tiny hand-made frames on the session's JVM (the `spark` fixture);
+#   unit:     neither: plain Python, no JVM, no server (`pytest -m unit`: seconds).
+# A test that needs a server (`aws`, `connect`, `ui`: marked in its file) is never unit or
+# spark. What a test runs is read from the code of the test, of the project's fixtures it
+# uses and of the project's functions they call; `guard_tiers` below fails a unit or spark
+# test that runs more than its tier allows, so a miss is loud, never a slow unit run.
+TIERS = ("unit", "spark", "pipeline")
+SERVERS = ("aws", "connect", "ui")
+PIPELINE_FIXTURES = {"course_sample"}  # pipeline-sized data, whatever is done with it
+
+
+def _names(code: CodeType) -> tuple[set, set]:
+    """The global and attribute names and the string constants `code` uses, nested code
+    (comprehensions, lambdas, inner functions) included."""
+    names, strings = set(code.co_names), set()
+    for const in code.co_consts:
+        if isinstance(const, str):
+            strings.add(const)
+        elif isinstance(const, CodeType):
+            inner_names, inner_strings = _names(const)
+            names |= inner_names
+            strings |= inner_strings
+    return names, strings
+
+
+_RUNS_PIPELINE: dict[CodeType, bool] = {}
+
+
+def _runs_pipeline(function) -> bool:
+    """Whether `function`, or a function of the test package it calls, runs the stedi job:
+    `run_pipeline`, `execute_in_process`, `main(["run"])`, or a subprocess (`stedi run`,
+    `dagster asset materialize`)."""
+    function = getattr(getattr(function, "hypothesis", None), "inner_test", function)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    if code not in _RUNS_PIPELINE:
+        _RUNS_PIPELINE[code] = False  # recursion stops here
+        names, strings = _names(code)
+        called = (function.__globals__.get(name) for name in names)
+        _RUNS_PIPELINE[code] = (
+            bool({"run_pipeline", "execute_in_process", "subprocess", "Popen"} & names)
+            or ("main" in names and "run" in strings)
+            or any(_runs_pipeline(f) for f in called if callable(f) and getattr(
+                f, "__module__", "").startswith("stedi_assets_tests")))
+    return _RUNS_PIPELINE[code]
+
+
+def _tier(item) -> str:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    project_fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values()
+                        for d in defs if d.func.__module__.startswith("stedi_assets_tests")]
+    if PIPELINE_FIXTURES & fixtures or any(
+            map(_runs_pipeline, [item.function, *project_fixtures])):
+        return "pipeline"
+    return "spark" if "spark" in fixtures else "unit"
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if PIPELINE_FIXTURES & fixtures:
-            item.add_marker(pytest.mark.slow)
-        if "spark" in fixtures:
-            item.add_marker(pytest.mark.spark)
-        if not NOT_QUICK & {mark.name for mark in item.iter_markers()}:
-            item.add_marker(pytest.mark.quick)
+        marks = {mark.name for mark in item.iter_markers()}
+        if marks & set(TIERS) or not hasattr(item, "function"):
+            continue
+        tier = _tier(item)
+        if tier != "pipeline" and marks & set(SERVERS):
+            continue  # a server is its own cost
+        item.add_marker(tier)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Runs a unit or spark test with what its tier excludes made to fail at once."""
+    tier = next((name for name in ("unit", "spark") if item.get_closest_marker(name)), None)
+    if tier is None:
+        return (yield)
+    with pytest.MonkeyPatch.context() as patch:
+        guard_tiers(patch, tier)
+        return (yield)
+
+
+def guard_tiers(patch: pytest.MonkeyPatch, tier: str) -> None:
+    def refuse(what: str, remedy: str):
+        pytest.fail(f"a {tier} test {what}: {remedy}", pytrace=False)
+
+    execute = JobDefinition.execute_in_process
+
+    def execute_in_process(job, *args, **kwargs):
+        if job.name == stedi_pipeline.name:
+            refuse("runs the stedi pipeline", "mark it @pytest.mark.pipeline")
+        return execute(job, *args, **kwargs)
+
+    start = subprocess.Popen.__init__
+
+    def popen(process, args, *more, **kwargs):
+        program = Path(str(args[0] if isinstance(args, (list, tuple)) else args).split()[0]).name
+        if program == "stedi" or program.startswith("dagster"):
+            refuse(f"starts `{program}`", "mark it @pytest.mark.pipeline (or ui, for the "
+                   "webserver or daemon)")
+        start(process, args, *more, **kwargs)
+
+    patch.setattr(JobDefinition, "execute_in_process", execute_in_process)
+    patch.setattr(subprocess.Popen, "__init__", popen)
+    if "moto.server" in sys.modules:
+        patch.setattr(sys.modules["moto.server"].ThreadedMotoServer, "start",
+                      lambda *_: refuse("starts a moto server", "mark it @pytest.mark.aws"))
+    if tier == "unit":
+        patch.setattr(SparkSession.Builder, "getOrCreate", lambda *_: refuse(
+            "starts Spark", "use the `spark` fixture (or mark it @pytest.mark.spark)"))

@@ -138,7 +138,7 @@ def published_state(landing, lake) -> dict:
     return {t.table: (t.snapshot_id, t.rows) for t in open_lakehouse(landing, lake).tables()}
 
 
-@pytest.mark.slow
+@pytest.mark.pipeline
 @pytest.mark.parametrize("table, check", CASES, ids=[f"{t}.{c}" for t, c in CASES])
 def test_check_fails_blocks_downstream_and_publishes_nothing(
         small_landing, published_lake, table, check):
@@ -180,7 +180,7 @@ class DriftingLakeIOManager(LakeIOManager):
         super().handle_output(context, obj)
 
 
-@pytest.mark.slow
+@pytest.mark.pipeline
 def test_schema_drift_warns_without_blocking(small_landing, published_lake):
     resources = build_resources(pipeline_settings(small_landing, published_lake))
     io_manager = DriftingLakeIOManager(lakehouse=resources["lakehouse"])

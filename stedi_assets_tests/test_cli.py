@@ -156,6 +156,7 @@ def test_disk_and_permission_problems_are_one_line(lake_env, monkeypatch, capsys
     assert err.count("\n") == 1 and err.startswith("stedi tables: ") and str(problem.args[-1]) in err
 
 
+@pytest.mark.unit  # `stedi run` stops at the settings, before any Spark or Dagster
 def test_bad_configuration_is_one_line_and_a_non_zero_exit(monkeypatch, capsys):
     monkeypatch.setenv("STEDI_CONSENT_MODE", "sometimes")
     assert main(["run"]) == 2

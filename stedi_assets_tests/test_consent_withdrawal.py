@@ -14,7 +14,7 @@ from stedi_assets.sample_data import SampleSize, generate_landing
 from stedi_assets_tests.conftest import open_lakehouse, pipeline_settings, run_pipeline
 from stedi_assets_tests.test_checks_block import TamperingLakeIOManager
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.pipeline
 
 TRUSTED_AND_CURATED = ("customer_trusted", "accelerometer_trusted", "step_trainer_trusted",
                        "customer_curated", "machine_learning_curated")

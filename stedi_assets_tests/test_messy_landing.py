@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 from pyspark.sql import functions as F
 
-from stedi_assets.messy_data import generate_messy_landing
 from stedi_assets_tests import reference
 from stedi_assets_tests.conftest import open_lakehouse, row_counts, run_pipeline
+from stedi_assets_tests.messy_data import generate_messy_landing
 
 ACCOUNTED = {"customer": "customer_trusted", "accelerometer": "accelerometer_trusted",
              "step_trainer": "step_trainer_trusted"}

@@ -58,7 +58,7 @@ def snapshots(printed: dict[str, list[str]]) -> dict[str, int]:
 
 
 @pytest.mark.aws
-@pytest.mark.slow
+@pytest.mark.pipeline
 def test_course_sample_on_s3_with_glue(course_sample, aws_env, monkeypatch):
     s3, glue = client("s3", aws_env), client("glue", aws_env)
     s3.create_bucket(Bucket=BUCKET)

@@ -13,7 +13,7 @@ import pytest
 
 from stedi_assets_tests.conftest import printed_tables, row_counts, run_pipeline
 
-pytestmark = [pytest.mark.slow, pytest.mark.connect]
+pytestmark = [pytest.mark.pipeline, pytest.mark.connect]
 
 
 def test_the_pipeline_gives_the_same_tables_through_spark_connect(spark, small_landing, tmp_path):

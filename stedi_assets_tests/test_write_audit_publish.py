@@ -17,7 +17,7 @@ from stedi_assets.sample_data import SampleSize, generate_landing
 from stedi_assets_tests.conftest import open_lakehouse, row_counts, run_pipeline
 from stedi_assets_tests.test_lakehouse import age_every_file
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.pipeline
 
 TARGET = "machine_learning_curated"  # the last table written: everything before it publishes
 BIN = Path(sys.executable).parent

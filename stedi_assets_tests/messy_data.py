@@ -1,7 +1,10 @@
 """A deterministic messy landing zone: besides good data, every kind of bad or tricky
 record the data contract names (invalid lines of every sort, truncated last lines, gzip,
 CRLF, `timeStamp`, integral floats, duplicates spelled differently, consent granted and
-withdrawn by later records, shared serial numbers, unknown fields)."""
+withdrawn by later records, shared serial numbers, unknown fields).
+
+Test code: the pipeline never needs it; `test_messy_landing.py` and
+`benchmarks/validation_profile.py` do."""
 
 from __future__ import annotations
 
