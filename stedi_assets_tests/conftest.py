@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from types import CodeType
 
 import pytest
 from dagster import AssetKey, DagsterInstance, JobDefinition
@@ -104,57 +103,18 @@ def course_sample() -> Path:
 #   spark:    tiny hand-made frames on the session's JVM (the `spark` fixture);
 #   unit:     neither: plain Python, no JVM, no server (`pytest -m unit`: seconds).
 # A test that needs a server (`aws`, `connect`, `ui`: marked in its file) is never unit or
-# spark. What a test runs is read from the code of the test, of the project's fixtures it
-# uses and of the project's functions they call; `guard_tiers` below fails a unit or spark
-# test that runs more than its tier allows, so a miss is loud, never a slow unit run.
+# spark. A test that runs a pipeline without one of PIPELINE_FIXTURES is marked `pipeline` in
+# its file; `guard_tiers` below fails a unit or spark test that runs more than its tier
+# allows, so a forgotten mark is loud, never a slow unit run.
 TIERS = ("unit", "spark", "pipeline")
 SERVERS = ("aws", "connect", "ui")
-PIPELINE_FIXTURES = {"course_sample"}  # pipeline-sized data, whatever is done with it
-
-
-def _names(code: CodeType) -> tuple[set, set]:
-    """The global and attribute names and the string constants `code` uses, nested code
-    (comprehensions, lambdas, inner functions) included."""
-    names, strings = set(code.co_names), set()
-    for const in code.co_consts:
-        if isinstance(const, str):
-            strings.add(const)
-        elif isinstance(const, CodeType):
-            inner_names, inner_strings = _names(const)
-            names |= inner_names
-            strings |= inner_strings
-    return names, strings
-
-
-_RUNS_PIPELINE: dict[CodeType, bool] = {}
-
-
-def _runs_pipeline(function) -> bool:
-    """Whether `function`, or a function of the test package it calls, runs the stedi job:
-    `run_pipeline`, `execute_in_process`, `main(["run"])`, or a subprocess (`stedi run`,
-    `dagster asset materialize`)."""
-    function = getattr(getattr(function, "hypothesis", None), "inner_test", function)
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return False
-    if code not in _RUNS_PIPELINE:
-        _RUNS_PIPELINE[code] = False  # recursion stops here
-        names, strings = _names(code)
-        called = (function.__globals__.get(name) for name in names)
-        _RUNS_PIPELINE[code] = (
-            bool({"run_pipeline", "execute_in_process", "subprocess", "Popen"} & names)
-            or ("main" in names and "run" in strings)
-            or any(_runs_pipeline(f) for f in called if callable(f) and getattr(
-                f, "__module__", "").startswith("stedi_assets_tests")))
-    return _RUNS_PIPELINE[code]
+# Fixtures that run a whole pipeline, or hold pipeline-sized data.
+PIPELINE_FIXTURES = {"published", "lake_env", "pipeline_run", "published_lake", "course_sample"}
 
 
 def _tier(item) -> str:
     fixtures = set(getattr(item, "fixturenames", ()))
-    project_fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values()
-                        for d in defs if d.func.__module__.startswith("stedi_assets_tests")]
-    if PIPELINE_FIXTURES & fixtures or any(
-            map(_runs_pipeline, [item.function, *project_fixtures])):
+    if PIPELINE_FIXTURES & fixtures:
         return "pipeline"
     return "spark" if "spark" in fixtures else "unit"
 

@@ -165,6 +165,7 @@ def test_bad_configuration_is_one_line_and_a_non_zero_exit(monkeypatch, capsys):
     assert "STEDI_CONSENT_MODE='sometimes'" in err
 
 
+@pytest.mark.pipeline
 def test_a_missing_landing_folder_is_one_line(spark, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("STEDI_LANDING_URI", str(tmp_path / "nowhere"))
     monkeypatch.setenv("STEDI_LAKE_URI", str(tmp_path / "lake"))
@@ -179,6 +180,7 @@ def test_generate_writes_a_landing_zone(tmp_path, capsys):
     assert (tmp_path / "customer").is_dir()
 
 
+@pytest.mark.pipeline
 def test_a_warning_is_printed_and_the_run_still_succeeds(spark, small_landing, tmp_path,
                                                           monkeypatch, capsys):
     """Schema drift warns: `stedi run` says so on stderr and exits 0."""

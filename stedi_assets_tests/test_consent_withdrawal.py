@@ -44,6 +44,7 @@ def customers_without_consent(result) -> int:
     return evaluation.metadata["excluded_no_consent"].value
 
 
+@pytest.mark.pipeline
 def test_withdrawn_consent_is_erased_everywhere_even_when_an_unrelated_check_fails(spark, tmp_path):
     landing, lake_path = tmp_path / "landing", tmp_path / "lake"
     generate_landing(landing, SampleSize(customers=40, readings_per_device=6))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from dagster import DagsterInstance
 from pyspark.sql import DataFrame
 
@@ -50,6 +51,7 @@ def _ids(spark) -> int:
     return latest
 
 
+@pytest.mark.pipeline
 def test_a_whole_run_shows_the_key_nowhere(spark, small_landing, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("STEDI_PSEUDONYM_KEY", KEY)
     settings = pipeline_settings(small_landing, tmp_path / "lake", STEDI_PSEUDONYM_KEY=KEY)

@@ -86,6 +86,7 @@ def published_rows(landing, lake) -> dict[str, int]:
     return {t.table: t.rows for t in open_lakehouse(landing, lake).tables()}
 
 
+@pytest.mark.pipeline
 def test_an_emptied_feed_blocks_until_accepted(spark, small_landing, tmp_path, monkeypatch):
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     shutil.copytree(small_landing, landing)
@@ -115,6 +116,7 @@ def test_an_emptied_feed_blocks_until_accepted(spark, small_landing, tmp_path, m
     assert after["customer_trusted"] == before["customer_trusted"]
 
 
+@pytest.mark.pipeline
 def test_a_feed_of_unreadable_lines_is_not_published(spark, small_landing, tmp_path,
                                                      monkeypatch):
     landing, lake = tmp_path / "landing", tmp_path / "lake"

@@ -56,6 +56,7 @@ def kill_while_writing(landing: Path, lake: Path, data: Path) -> set[Path]:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.mark.pipeline
 def test_killed_run_changes_nothing_and_reruns_publish_the_same_tables(
         spark, tmp_path, monkeypatch, capsys):
     old_landing, new_landing, lake = tmp_path / "old", tmp_path / "new", tmp_path / "lake"
@@ -98,6 +99,7 @@ def test_killed_run_changes_nothing_and_reruns_publish_the_same_tables(
         assert table.rows == row_counts(third)[table.table]
 
 
+@pytest.mark.pipeline
 def test_two_runs_at_once_on_one_lake_publish_whole_tables_or_stop_cleanly(
         spark, small_landing, tmp_path, monkeypatch, capsys):
     lake = tmp_path / "lake"
