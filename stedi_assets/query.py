@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from datetime import datetime, timezone
 
 FORMATS = ("table", "csv", "json")
@@ -77,46 +76,11 @@ def athena_query(sql: str, database: str, output: str | None, workgroup: str | N
                  client=None, poll_seconds: float = 0.5) -> tuple[list[str], list[tuple]]:
     """Runs `sql` in Athena against the Glue database and returns its result rows."""
     from stedi_assets import aws
+    from stedi_assets.athena import StediAthena  # it imports QueryError from here
 
-    athena = client or aws.client("athena")
-    request = {"QueryString": sql, "QueryExecutionContext": {"Database": database}}
-    if output:
-        request["ResultConfiguration"] = {"OutputLocation": output}
-    if workgroup:
-        request["WorkGroup"] = workgroup
-    query_id = athena.start_query_execution(**request)["QueryExecutionId"]
-    while True:
-        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            break
-        time.sleep(poll_seconds)
-    if status["State"] != "SUCCEEDED":
-        raise QueryError(f"Athena query {status['State'].lower()}: "
-                         f"{status.get('StateChangeReason', 'no reason given')}")
-    pages = athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id)
-    names, types, rows = [], [], []
-    for page in pages:
-        result = page["ResultSet"]
-        if not names:
-            columns = result["ResultSetMetadata"]["ColumnInfo"]
-            names, types = [c["Name"] for c in columns], [c["Type"] for c in columns]
-        rows += [[cell.get("VarCharValue") for cell in row["Data"]] for row in result["Rows"]]
-    if rows and rows[0] == names:  # Athena repeats the header as the first row
-        rows = rows[1:]
-    return names, [tuple(map(_athena_value, row, types)) for row in rows]
-
-
-def _athena_value(text: str | None, kind: str):
-    """Athena returns every value as text; numbers and booleans go back to their type."""
-    if text is None:
-        return None
-    if kind in ("tinyint", "smallint", "integer", "int", "bigint"):
-        return int(text)
-    if kind in ("float", "real", "double"):
-        return float(text)
-    if kind == "boolean":
-        return text == "true"
-    return text
+    athena = StediAthena(client or aws.client("athena"), database, output, workgroup,
+                         poll_seconds)
+    return athena.query(sql)
 
 
 def render(names: list[str], rows: list[tuple], fmt: str) -> str:

@@ -67,21 +67,41 @@ def test_sql_with_the_glue_catalog_asks_athena(glue_env, capsys):
 
     assert json.loads(capsys.readouterr().out) == [{"n": 40981}]
     assert sent == [{"QueryString": query, "QueryExecutionContext": {"Database": "stedi"},
+                     "WorkGroup": "primary",  # Athena's default, named
                      "ResultConfiguration": {"OutputLocation": "s3://athena-results/stedi/"}}]
 
 
-class FailingAthena:
-    """Athena's answer to a query it could not run."""
+class Athena:
+    """An Athena whose queries stay in `state` (with `reason`, if any); it notes cancellations."""
+
+    def __init__(self, state: str, reason: str | None = None):
+        self.status = {"State": state, **({"StateChangeReason": reason} if reason else {})}
+        self.stopped = []
 
     def start_query_execution(self, **_):
         return {"QueryExecutionId": "q1"}
 
     def get_query_execution(self, **_):
-        return {"QueryExecution": {"Status": {
-            "State": "FAILED",
-            "StateChangeReason": "TABLE_NOT_FOUND: line 1:15: Table 'stedi.nope' does not exist"}}}
+        return {"QueryExecution": {"Status": self.status}}
+
+    def stop_query_execution(self, QueryExecutionId):
+        self.stopped.append(QueryExecutionId)
 
 
 def test_a_failed_athena_query_is_one_clear_error():
     with pytest.raises(QueryError, match="^Athena query failed: TABLE_NOT_FOUND: .*stedi.nope"):
-        athena_query("select * from nope", "stedi", None, None, client=FailingAthena())
+        athena_query("select * from nope", "stedi", None, None, client=Athena(
+            "FAILED", "TABLE_NOT_FOUND: line 1:15: Table 'stedi.nope' does not exist"))
+
+
+def test_a_query_cancelled_without_a_reason_is_one_clear_error():
+    with pytest.raises(QueryError, match="^Athena query cancelled: no reason given$"):
+        athena_query("select 1", "stedi", None, None, client=Athena("CANCELLED"))
+
+
+def test_a_query_that_never_finishes_is_cancelled_at_the_time_limit(monkeypatch):
+    monkeypatch.setattr("stedi_assets.athena.TIMEOUT_SECONDS", 0.05)
+    running = Athena("RUNNING")
+    with pytest.raises(QueryError, match="^Athena query still running after .*: cancelled$"):
+        athena_query("select 1", "stedi", None, "analysts", client=running, poll_seconds=0.01)
+    assert running.stopped == ["q1"]
