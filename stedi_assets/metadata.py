@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import MetadataValue, TableColumn, TableSchema
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from stedi_assets.contract import DIRECT_IDENTIFIERS
 
@@ -23,13 +24,19 @@ def markdown_preview(table: DataFrame, rows: int = PREVIEW_ROWS) -> str:
     """The first rows as a markdown table, direct identifiers masked: the UI is not the
     access-restricted trusted zone."""
     names = table.columns
-    masked = [name.lower() in _MASKED_COLUMNS for name in names]
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    for row in table.limit(rows).collect():
-        cells = [MASKED if hide and value is not None else _cell(value)
-                 for value, hide in zip(row, masked)]
-        lines.append("| " + " | ".join(cells) + " |")
+    for row in _shown(table).limit(rows).collect():
+        lines.append("| " + " | ".join(_cell(value) for value in row) + " |")
     return "\n".join(lines)
+
+
+def _shown(table: DataFrame) -> DataFrame:
+    """`table` as the preview may show it. Masked in Spark, so that what is masked never
+    reaches the driver (a raw line may be megabytes long)."""
+    return table.select(*(
+        F.when(F.col(name).isNotNull(), F.lit(MASKED)).alias(name)
+        if name.lower() in _MASKED_COLUMNS else F.col(name)
+        for name in table.columns))
 
 
 def _cell(value) -> str:

@@ -18,7 +18,7 @@ from stedi_assets.transforms import (
     device_owners,
     latest_customer_records,
 )
-from stedi_assets.validation import NOT_AN_OBJECT, missing_reason
+from stedi_assets.validation import LINE_TOO_LONG, NOT_AN_OBJECT, missing_reason
 
 EMAIL_LIKE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
@@ -132,7 +132,9 @@ def unknown_field_counts(landing: DataFrame) -> DataFrame:
 def fields_missing_from_whole_files(landing: DataFrame, source: Source) -> DataFrame:
     """(source_file, field, records): a required field missing from every JSON record of a
     file with at least DRIFT_MIN_RECORDS of them: the feed changed, not a few records."""
-    objects = landing.where(~F.array_contains("invalid_reasons", NOT_AN_OBJECT))
+    not_records = F.array_contains("invalid_reasons", NOT_AN_OBJECT) | F.array_contains(
+        "invalid_reasons", LINE_TOO_LONG)
+    objects = landing.where(~not_records)
     required = [field for field in source.fields if field.required]
     per_file = objects.groupBy("source_file").agg(
         F.count(F.lit(1)).alias("records"),

@@ -18,6 +18,12 @@ from stedi_assets.contract import LANDING_FILE_SUFFIXES, Field, Source
 
 NOT_AN_OBJECT = "line is not a JSON object"
 NOT_UTF8 = "line is not valid UTF-8"
+# A record of the contract is a few hundred bytes. A longer line (a JSON array, or a whole
+# file, on one line) is read by the task that reads its file, but never parsed, and the
+# quarantine keeps its start: the line itself stays in the landing file.
+MAX_LINE_BYTES = 1024 * 1024
+KEPT_OF_A_LONG_LINE = 1024  # characters
+LINE_TOO_LONG = f"line is longer than {MAX_LINE_BYTES} bytes, the most one record may be"
 
 
 def missing_reason(field: Field) -> str:
@@ -147,7 +153,7 @@ def canonical_record(source: Source) -> Column:
     spaces are removed from the whole line, strings included, so a string value holding ", "
     or ": " would make the comparison meaningless: such lines take the exhaustive path."""
     rules = _rules(source)
-    raw = F.col("raw_line")
+    raw = _parsable(F.col("raw_line"))
     schema = ", ".join(f"`{spelling}` {rule.spark_type}"
                        for rule in rules for spelling in rule.field.spellings)
     record = F.from_json(raw, schema, {"allowSingleQuotes": "false"})
@@ -171,18 +177,23 @@ def _exhaustive(lines: DataFrame, source: Source, rules: list[FieldRule]) -> Dat
     # Spark's parser stops after the first value; parsed inside [ ], any text after the first
     # object makes a second element or breaks the array (see _ends_after_one_value).
     raw = F.col("raw_line")
-    values = F.from_json(F.concat(F.lit("["), raw, F.lit("]")), "array<map<string,variant>>",
+    parsable = _parsable(raw)
+    values = F.from_json(F.concat(F.lit("["), parsable, F.lit("]")), "array<map<string,variant>>",
                          {"allowSingleQuotes": "false"})
     read = lines.select("*", values.alias("_values"))
-    is_object = (F.size("_values") == 1) & F.get("_values", 0).isNotNull() & _ends_after_one_value(raw)
+    is_object = ((F.size("_values") == 1) & F.get("_values", 0).isNotNull()
+                 & _ends_after_one_value(parsable))
+    too_long = _too_long(raw)
     line_problem = (
-        F.when(~F.coalesce(is_object, F.lit(False)), F.lit(NOT_AN_OBJECT))
+        F.when(too_long, F.lit(LINE_TOO_LONG))
+        .when(~F.coalesce(is_object, F.lit(False)), F.lit(NOT_AN_OBJECT))
         .when(~F.is_valid_utf8(raw), F.lit(NOT_UTF8))
     )
     checked_line = read.select("*", line_problem.alias("_line_problem"))
     parsed = checked_line.select(
         *(name for name in lines.columns if name != "raw_line"),
-        F.when(F.col("_line_problem").isNull(), raw).otherwise(F.make_valid_utf8(raw)).alias("raw_line"),
+        F.when(F.col("_line_problem").isNull(), raw).when(too_long, _start_of(raw))
+        .otherwise(F.make_valid_utf8(raw)).alias("raw_line"),
         F.when(F.col("_line_problem").isNull(), F.get("_values", 0)).alias("_fields"),
         "_line_problem",
     )
@@ -212,6 +223,22 @@ def _exhaustive(lines: DataFrame, source: Source, rules: list[FieldRule]) -> Dat
         F.when(~is_valid, F.col("raw_line")).alias("raw_line"),
         *(field.column for field in source.fields), "invalid_reasons", "unknown_fields",
     )
+
+
+def _too_long(raw: Column) -> Column:
+    return F.octet_length(raw) > MAX_LINE_BYTES  # the byte count is known without a scan
+
+
+def _parsable(raw: Column) -> Column:
+    """The line, unless it is too long to be a record (then null: no parser copies it)."""
+    return F.when(~_too_long(raw), raw)
+
+
+def _start_of(raw: Column) -> Column:
+    """What the quarantine keeps of a line too long to be a record: its start, and its size."""
+    start = F.make_valid_utf8(F.substring(raw, 1, KEPT_OF_A_LONG_LINE))
+    return F.concat(start, F.lit(" … ["), F.octet_length(raw).cast("string"),
+                    F.lit(" bytes in all]"))
 
 
 _NON_NUMBERS = r"[+-]?(NaN|Infinity|INF)"  # JSON has none; Spark's reader takes them

@@ -79,6 +79,9 @@ TABLES = ("customer_landing", "accelerometer_landing", "step_trainer_landing",
 # Categories of quarantine reasons: at most one per invalid field, the first that applies.
 NOT_AN_OBJECT = "line is not a JSON object"
 NOT_UTF8 = "line is not valid UTF-8"
+# docs/decisions.md: a line of more than 1 MiB is not parsed; the quarantine keeps its start.
+MAX_LINE_BYTES = 1024 * 1024
+LINE_TOO_LONG = f"line is longer than {MAX_LINE_BYTES} bytes, the most one record may be"
 DUPLICATE = "appears more than once"
 EXPECTED_STRING = "expected a string"
 EXPECTED_NUMBER = "expected a number"
@@ -99,7 +102,7 @@ TERMS = ("read", "valid", "quarantined", "kept", "excluded_no_consent", "exclude
 
 def categorise(reason: str) -> tuple[str, str]:
     """(field, category) of a reason text such as "x: expected a number, got string"."""
-    if reason in (NOT_AN_OBJECT, NOT_UTF8):
+    if reason in (NOT_AN_OBJECT, NOT_UTF8, LINE_TOO_LONG):
         return LINE, reason
     name, _, problem = reason.partition(": ")
     for category in CATEGORIES:
@@ -125,10 +128,11 @@ def hidden_landing_files(root: Path, source: str) -> list[Path]:
     return sorted(every - set(landing_files(root, source)))
 
 
-def landing_lines(root: Path, source: str) -> list[tuple[str, str]]:
-    """(file, line, whether it is valid UTF-8) of every non-blank line: blank lines are not
-    records (docs/decisions.md). Invalid UTF-8 is decoded with U+FFFD.
-    JSON Lines separate records with \\n; a \\r before it is whitespace."""
+def landing_lines(root: Path, source: str) -> list[tuple[str, str, bool, int]]:
+    """(file, line, whether it is valid UTF-8, its bytes) of every non-blank line: blank lines
+    are not records (docs/decisions.md). Invalid UTF-8 is decoded with U+FFFD.
+    JSON Lines separate records with \\n; a \\r before it is whitespace (not counted in its
+    bytes: Spark's reader ends a line at \\r\\n too)."""
     lines = []
     for path in landing_files(root, source):
         data = path.read_bytes()
@@ -137,7 +141,7 @@ def landing_lines(root: Path, source: str) -> list[tuple[str, str]]:
         for raw in data.split(b"\n"):
             line = raw.decode("utf-8", "replace")
             if line.strip():
-                lines.append((str(path), line, _is_utf8(raw)))
+                lines.append((str(path), line, _is_utf8(raw), len(raw.removesuffix(b"\r"))))
     return lines
 
 
@@ -225,8 +229,11 @@ class Record:
         return not self.reasons
 
 
-def validate(source: str, file: str, line: str, utf8: bool = True) -> Record:
+def validate(source: str, file: str, line: str, utf8: bool = True, size: int = 0) -> Record:
     record = Record(source, file, line)
+    if size > MAX_LINE_BYTES:
+        record.reasons.append((LINE, LINE_TOO_LONG))
+        return record
     parsed = parse(line)
     if not isinstance(parsed, _Object):
         record.reasons.append((LINE, NOT_AN_OBJECT))

@@ -4,11 +4,61 @@ import json
 
 from pyspark.sql import functions as F
 
-from stedi_assets import checks, quality, tally
-from stedi_assets.contract import CUSTOMER, CUSTOMER_LANDING
+from stedi_assets import checks, metadata, quality, tally, validation
+from stedi_assets.contract import ACCELEROMETER, CUSTOMER, CUSTOMER_LANDING
 from stedi_assets.metadata import MASKED
 from stedi_assets_tests import reference
-from stedi_assets_tests.helpers import customer, landing
+from stedi_assets_tests.helpers import T0, customer, landing, reading
+
+# -- (c) a landing file that is one giant line ------------------------------------------------
+
+
+def test_a_file_that_is_one_giant_line_is_quarantined_with_its_start_only(spark, tmp_path):
+    folder = tmp_path / "accelerometer"
+    folder.mkdir()
+    one_array = "[" + ",".join(['{"x":1}'] * 10**6) + "]"  # a JSON array of 10^6 objects
+    (folder / "array.json").write_text(one_array + "\n" + json.dumps(reading("a@test.com", T0)))
+
+    validated = validation.validate(validation.read_landing_lines(spark, str(folder)), ACCELEROMETER)
+    kept = validated.select("source_file", "invalid_reasons",
+                            F.octet_length("raw_line").alias("kept"), "raw_line").collect()
+
+    [giant] = [row for row in kept if row["invalid_reasons"]]
+    assert giant["source_file"].endswith("/accelerometer/array.json")
+    assert giant["invalid_reasons"] == [validation.LINE_TOO_LONG]
+    # The quarantine (and so the UI and every reader of it) holds the line's start, not 8 MB.
+    assert giant["kept"] < 2 * validation.KEPT_OF_A_LONG_LINE, giant["kept"]
+    assert giant["raw_line"].startswith(one_array[:validation.KEPT_OF_A_LONG_LINE])
+    assert giant["raw_line"].endswith(f"[{len(one_array)} bytes in all]")
+    assert [row["invalid_reasons"] for row in kept].count([]) == 1  # the next line: as usual
+
+
+def test_a_line_just_within_the_limit_is_judged_as_usual(spark):
+    padding = "x" * (validation.MAX_LINE_BYTES - 100)
+    line = json.dumps({**reading("a@test.com", T0), "note": padding})
+    assert len(line.encode()) <= validation.MAX_LINE_BYTES
+    assert landing(spark, ACCELEROMETER, [line, line + " " * 100]).select(
+        "invalid_reasons").collect() == [([],), ([validation.LINE_TOO_LONG],)]
+
+
+def test_the_ui_preview_brings_no_raw_line_to_the_driver(spark, monkeypatch):
+    sentinel = "raw-line-" + "x" * 10_000
+    table = spark.createDataFrame([("a.json", sentinel, "a@test.com", 3)],
+                                  "source_file string, raw_line string, email string, n int")
+    collected = []
+    frames = type(table)  # the session's DataFrame class (classic or Spark Connect)
+    collect = frames.collect
+
+    def recording_collect(frame):
+        rows = collect(frame)
+        collected.extend(rows)
+        return rows
+
+    monkeypatch.setattr(frames, "collect", recording_collect)
+    preview = metadata.markdown_preview(table)
+
+    assert "raw-line" not in str(collected) and "a@test.com" not in str(collected)
+    assert MASKED in preview and "a.json" in preview and "3" in preview
 
 # -- (d) unknown field names in the schema drift report ---------------------------------------
 
