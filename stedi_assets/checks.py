@@ -29,7 +29,7 @@ from stedi_assets.erasure import Erasure
 from stedi_assets.lake import StalePublish
 from stedi_assets.metadata import MASKED
 from stedi_assets.resources import LakehouseResource, PrivacyPolicy
-from stedi_assets.shrink import ShrinkPolicy
+from stedi_assets.shrink import DEFAULT_MAX_SHRINK, ShrinkPolicy
 from stedi_assets.tally import Tally
 
 CONSENT = "consent"
@@ -95,24 +95,31 @@ def _sample(violations: DataFrame, shown: list[str]) -> list[dict]:
             for row in violations.select(*columns).limit(SAMPLE_SIZE).collect()]
 
 
+# What each check means, for a person deciding whether to trust the table.
 DESCRIPTIONS = {
-    CONSENT: "No row belongs to a customer who does not consent under the consent mode "
-    "(consent re-derived from customer_landing, not taken from customer_trusted).",
-    NO_DUPLICATE_KEYS: "No two rows share the table's key.",
-    NO_DIRECT_IDENTIFIERS: "No direct-identifier column and no e-mail-like value in any "
-    "string column.",
-    SAME_CUSTOMER_PAIRS: "Every row pairs a Step Trainer reading with a phone reading of the "
-    "device's owner, never of somebody else.",
-    ROW_ACCOUNTING: "Every landing row of the source is accounted for: read = valid + "
-    "quarantined, valid = kept + excluded for no consent + orphans + duplicates.",
-    REQUIRED_FIELDS_PRESENT: "No landing file lost a required field in all of its records "
-    f"(files of at least {quality.DRIFT_MIN_RECORDS} records).",
-    SCHEMA_DRIFT: "Fields the contract does not know, counted per name (a warning).",
-    VALID_RECORDS_PRESENT: "A source whose landing files hold records yields at least one "
-    "valid record (a feed of only unreadable lines is not published as an empty one).",
-    NO_SUDDEN_SHRINK: "The table does not lose more than the allowed share of its rows "
-    "(STEDI_MAX_SHRINK, default 50%) against its published version, unless the run accepts it "
-    "(STEDI_ACCEPT_SHRINK).",
+    CONSENT: "Every row belongs to a customer who agreed to share their data for research "
+    "(with consent mode as_of_date: every reading was taken after they agreed). Who agreed is "
+    "worked out again from the raw customer records, not taken from the table being checked.",
+    NO_DUPLICATE_KEYS: "Nothing is counted twice: no two rows describe the same thing "
+    "(the same customer, or the same reading).",
+    NO_DIRECT_IDENTIFIERS: "The table names nobody: no name, e-mail address, phone number or "
+    "birthday, not even an e-mail address inside other text. Customers appear only by their "
+    "pseudonym, customer_id.",
+    SAME_CUSTOMER_PAIRS: "Each Step Trainer reading is paired only with a phone reading of the "
+    "same person who owns the Step Trainer, never with somebody else's phone.",
+    ROW_ACCOUNTING: "No record went missing: every record that arrived is in this table, in "
+    "the quarantine as invalid, or left out for a stated reason (no consent, no matching "
+    "customer or device, a duplicate), and the numbers add up.",
+    REQUIRED_FIELDS_PRESENT: "The feed's format did not change: no landing file lost a field "
+    f"the data needs from all of its records (files of at least {quality.DRIFT_MIN_RECORDS} "
+    "records).",
+    SCHEMA_DRIFT: "Lists fields the feed sends that nobody expected. Only a warning: they "
+    "are ignored, but may mean the feed is changing.",
+    VALID_RECORDS_PRESENT: "The feed is readable: if its files hold records, at least one of "
+    "them is valid (a feed of only unreadable lines is not published as an empty one).",
+    NO_SUDDEN_SHRINK: "The table did not suddenly lose most of its rows: compared with the "
+    f"version published before, it lost at most {DEFAULT_MAX_SHRINK:.0%} of them (setting "
+    "STEDI_MAX_SHRINK), unless someone accepted the loss for this run (STEDI_ACCEPT_SHRINK).",
 }
 
 # Which source's row accounting each trusted table closes.

@@ -5,22 +5,25 @@ from __future__ import annotations
 from dagster import Definitions, in_process_executor
 
 from stedi_assets.assets import all_assets
+from stedi_assets.assets.attributes import located
 from stedi_assets.checks import all_checks
 from stedi_assets.jobs import stedi_pipeline
 from stedi_assets.resources import build_resources
 from stedi_assets.sensors import landing_files
 from stedi_assets.settings import Settings, load_settings
+from stedi_assets.spark_config import lake_catalog
 
 
 def build_definitions(settings: Settings | None = None, **resources) -> Definitions:
     """The code location for `settings` (default: the environment); keyword arguments
     replace resources by key."""
+    settings = settings or load_settings()
     # In-process: every step shares the run's one SparkSession (one JVM per run, not per step).
     return Definitions(
-        assets=all_assets,
+        assets=located(all_assets, lake_catalog(settings)),
         asset_checks=all_checks,
         jobs=[stedi_pipeline],
         sensors=[landing_files],
-        resources={**build_resources(settings or load_settings()), **resources},
+        resources={**build_resources(settings), **resources},
         executor=in_process_executor,
     )

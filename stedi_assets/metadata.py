@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.contract import DIRECT_IDENTIFIERS
+from stedi_assets.contract import DIRECT_IDENTIFIERS, LANDING_QUARANTINE, TABLE_BY_NAME
 
 PREVIEW_ROWS = 5
 MASKED = "•••"
@@ -14,10 +14,38 @@ MASKED = "•••"
 _MASKED_COLUMNS = DIRECT_IDENTIFIERS | {"raw_line"}
 
 
-def column_schema(table: DataFrame) -> TableSchema:
-    return TableSchema(
-        columns=[TableColumn(f.name, f.dataType.simpleString()) for f in table.schema.fields]
-    )
+# Some quarantine reasons quote the offending value: "x: not a finite number (1e999)".
+_QUOTED_VALUE = r"(number|in range) \(.*\)$"
+
+
+def declared_schema(table: str) -> TableSchema:
+    """The contract's columns of `table`: what the UI shows before any run."""
+    return TableSchema(columns=[TableColumn(column.name, column.type, description=column.about)
+                                for column in TABLE_BY_NAME[table].columns])
+
+
+def column_schema(table: DataFrame, name: str) -> TableSchema:
+    """The columns a run wrote, with their types as written and their meanings from the
+    contract."""
+    about = {column.name: column.about for column in TABLE_BY_NAME[name].columns}
+    return TableSchema(columns=[
+        TableColumn(f.name, f.dataType.simpleString(), description=about.get(f.name))
+        for f in table.schema.fields])
+
+
+def quarantine_reasons(quarantine: DataFrame) -> MetadataValue:
+    """How many quarantined records of each source have each reason, without the values some
+    reasons quote: one row per kind of problem, and no landing value in the UI."""
+    counted = (quarantine.select("source", F.explode("reasons").alias("reason"))
+               .select("source", F.regexp_replace("reason", _QUOTED_VALUE, "$1").alias("reason"))
+               .groupBy("source", "reason").count()
+               .orderBy("source", F.desc("count"), "reason").collect())
+    return MetadataValue.table(
+        records=[TableRecord({"source": row["source"], "reason": row["reason"],
+                              "records": row["count"]}) for row in counted],
+        schema=TableSchema(columns=[TableColumn("source", "string"),
+                                    TableColumn("reason", "string"),
+                                    TableColumn("records", "int")]))
 
 
 def markdown_preview(table: DataFrame, rows: int = PREVIEW_ROWS) -> str:
@@ -46,10 +74,13 @@ def _cell(value) -> str:
 
 def table_metadata(table: DataFrame, staged) -> dict:
     """What the UI shows of a table version a run wrote (`staged`: its lake Snapshot)."""
-    return {
+    metadata = {
         "dagster/row_count": MetadataValue.int(staged.rows),
-        "dagster/column_schema": column_schema(table),
+        "dagster/column_schema": column_schema(table, staged.table),
         "dagster/uri": MetadataValue.path(staged.location),
         "snapshot_id": MetadataValue.text(str(staged.snapshot_id)),
         "preview": MetadataValue.md(markdown_preview(table)),
     }
+    if staged.table == LANDING_QUARANTINE:
+        metadata["records_per_reason"] = quarantine_reasons(table)
+    return metadata

@@ -10,25 +10,21 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from stedi_assets.contract import (
+    ACCELEROMETER_TRUSTED, CUSTOMER_CURATED, CUSTOMER_TRUSTED, MACHINE_LEARNING_CURATED,
+    STEP_TRAINER_TRUSTED, TABLE_BY_NAME,
+)
 from stedi_assets.pseudonym import pseudonyms
 from stedi_assets.validation import stripped, valid_records
 
 CONSENT_DATE = "share_with_research_as_of_date"
 
-CUSTOMER_TRUSTED_COLUMNS = (
-    "customer_id", "customer_name", "email", "phone", "birth_day", "serial_number",
-    "registration_date", "last_update_date", CONSENT_DATE,
-    "share_with_public_as_of_date", "share_with_friends_as_of_date",
-)
-CUSTOMER_CURATED_COLUMNS = (
-    "customer_id", "serial_number", "registration_date", "last_update_date", CONSENT_DATE,
-    "share_with_public_as_of_date", "share_with_friends_as_of_date",
-)
-ACCELEROMETER_TRUSTED_COLUMNS = ("customer_id", "user", "timestamp", "x", "y", "z")
-STEP_TRAINER_TRUSTED_COLUMNS = ("serial_number", "sensor_reading_time", "distance_from_object")
-MACHINE_LEARNING_CURATED_COLUMNS = (
-    "customer_id", "serial_number", "sensor_reading_time", "distance_from_object", "x", "y", "z",
-)
+# The published columns, in order: the contract's (each transform's last select).
+CUSTOMER_TRUSTED_COLUMNS = TABLE_BY_NAME[CUSTOMER_TRUSTED].column_names
+CUSTOMER_CURATED_COLUMNS = TABLE_BY_NAME[CUSTOMER_CURATED].column_names
+ACCELEROMETER_TRUSTED_COLUMNS = TABLE_BY_NAME[ACCELEROMETER_TRUSTED].column_names
+STEP_TRAINER_TRUSTED_COLUMNS = TABLE_BY_NAME[STEP_TRAINER_TRUSTED].column_names
+MACHINE_LEARNING_CURATED_COLUMNS = TABLE_BY_NAME[MACHINE_LEARNING_CURATED].column_names
 
 
 def normalised(column: str) -> Column:

@@ -10,8 +10,10 @@ import re
 from collections import Counter
 
 import pytest
+from dagster import IntMetadataValue
 from pyspark.sql import functions as F
 
+from stedi_assets.contract import TABLE_BY_NAME
 from stedi_assets_tests import reference
 from stedi_assets_tests.conftest import open_lakehouse, row_counts, run_pipeline
 from stedi_assets_tests.messy_data import generate_messy_landing
@@ -180,3 +182,34 @@ def test_hidden_landing_files_are_reported_as_not_read(pipeline_run, messy_landi
         for source in reference.SOURCES
     }
     assert all(reported.values())
+
+
+def test_every_materialization_shows_its_row_count_and_the_contracts_columns(pipeline_run):
+    """The UI plots `dagster/row_count` over runs, and a run's schema is the declared one:
+    the columns the contract names, of its types, with its descriptions."""
+    _, result, _ = pipeline_run
+    events = result.get_asset_materialization_events()
+    assert {event.asset_key.path[-1] for event in events} == set(TABLE_BY_NAME)
+    for event in events:
+        table = event.asset_key.path[-1]
+        metadata = event.step_materialization_data.materialization.metadata
+        assert isinstance(metadata["dagster/row_count"], IntMetadataValue), table
+        written = [(column.name, column.type, column.description)
+                   for column in metadata["dagster/column_schema"].schema.columns]
+        assert written == [(column.name, column.type, column.about)
+                           for column in TABLE_BY_NAME[table].columns], table
+
+
+def test_the_quarantine_shows_its_records_per_reason_without_values(pipeline_run):
+    mode, result, expected = pipeline_run
+    [per_reason] = [
+        event.step_materialization_data.materialization.metadata["records_per_reason"].value
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path[-1] == "landing_quarantine"
+    ]
+    found = Counter()
+    for record in per_reason.records:
+        reason = record.data["reason"]
+        assert not re.search(r"\(\S*\d", reason), reason  # the offending value is not shown
+        found[(record.data["source"], *reference.categorise(reason))] += record.data["records"]
+    assert dict(found) == dict(expected.quarantine), f"consent mode {mode}"

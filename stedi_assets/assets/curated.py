@@ -5,12 +5,12 @@ from dagster import AssetExecutionContext, asset
 from pyspark.sql import DataFrame
 
 from stedi_assets import transforms
-from stedi_assets.contract import CURATED
+from stedi_assets.assets.attributes import table_asset
+from stedi_assets.contract import CUSTOMER_CURATED, MACHINE_LEARNING_CURATED
 from stedi_assets.resources import PrivacyPolicy
 
 
-@asset(group_name=CURATED, kinds={"spark", "iceberg"},
-       description="customer_trusted customers with at least one accelerometer_trusted reading.")
+@asset(**table_asset(CUSTOMER_CURATED))
 def customer_curated(
     context: AssetExecutionContext,
     customer_trusted: DataFrame,
@@ -21,9 +21,7 @@ def customer_curated(
     return transforms.customer_curated(customer_trusted, accelerometer_trusted)
 
 
-@asset(group_name=CURATED, kinds={"spark", "iceberg"},
-       description="Each Step Trainer reading paired with its owner's phone readings of the "
-       "same millisecond: the training table.")
+@asset(**table_asset(MACHINE_LEARNING_CURATED))
 def machine_learning_curated(
     context: AssetExecutionContext,
     step_trainer_trusted: DataFrame,

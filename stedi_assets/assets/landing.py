@@ -6,20 +6,15 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 
 from stedi_assets import validation
+from stedi_assets.assets.attributes import table_asset
 from stedi_assets.contract import (
-    ACCELEROMETER, CUSTOMER, LANDING, LANDING_QUARANTINE, SOURCES, STEP_TRAINER, Source,
+    ACCELEROMETER, CUSTOMER, LANDING_QUARANTINE, SOURCES, STEP_TRAINER, Source,
 )
 from stedi_assets.resources import LandingZone
 
 
 def landing_asset(source: Source) -> AssetsDefinition:
-    @asset(
-        name=source.table,
-        group_name=LANDING,
-        kinds={"spark", "iceberg", "json"},
-        description=f"Every {source.name} landing record, typed, with the reasons it is invalid "
-        "(if it is). Read with an explicit contract, never inferred.",
-    )
+    @asset(**table_asset(source.table, "json"))
     def _landing(context: AssetExecutionContext, landing_zone: LandingZone,
                  pyspark: LazyPySparkResource) -> validation.ValidatedLanding:
         hidden = landing_zone.hidden_files(source)
@@ -38,12 +33,7 @@ def landing_asset(source: Source) -> AssetsDefinition:
 landing_assets = [landing_asset(source) for source in SOURCES]
 
 
-@asset(
-    name=LANDING_QUARANTINE,
-    group_name=LANDING,
-    kinds={"spark", "iceberg"},
-    description="Every invalid landing record: source, file, raw line, reasons, time.",
-)
+@asset(**table_asset(LANDING_QUARANTINE))
 def landing_quarantine(
     customer_landing: DataFrame, accelerometer_landing: DataFrame, step_trainer_landing: DataFrame
 ) -> DataFrame:

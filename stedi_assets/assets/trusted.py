@@ -5,18 +5,17 @@ from dagster import asset
 from pyspark.sql import DataFrame
 
 from stedi_assets import transforms
-from stedi_assets.contract import TRUSTED
+from stedi_assets.assets.attributes import table_asset
+from stedi_assets.contract import ACCELEROMETER_TRUSTED, CUSTOMER_TRUSTED, STEP_TRAINER_TRUSTED
 from stedi_assets.resources import PrivacyPolicy
 
 
-@asset(group_name=TRUSTED, kinds={"spark", "iceberg"},
-       description="One record per customer (latest wins) who consents to research.")
+@asset(**table_asset(CUSTOMER_TRUSTED))
 def customer_trusted(customer_landing: DataFrame, privacy: PrivacyPolicy) -> DataFrame:
     return transforms.customer_trusted(customer_landing, privacy.pseudonym_key)
 
 
-@asset(group_name=TRUSTED, kinds={"spark", "iceberg"},
-       description="Distinct phone readings of customer_trusted customers, within the consent mode.")
+@asset(**table_asset(ACCELEROMETER_TRUSTED))
 def accelerometer_trusted(
     accelerometer_landing: DataFrame, customer_trusted: DataFrame, privacy: PrivacyPolicy
 ) -> DataFrame:
@@ -25,9 +24,7 @@ def accelerometer_trusted(
     )
 
 
-@asset(group_name=TRUSTED, kinds={"spark", "iceberg"},
-       description="Distinct Step Trainer readings of customer_curated devices, within the "
-       "consent mode.")
+@asset(**table_asset(STEP_TRAINER_TRUSTED))
 def step_trainer_trusted(
     step_trainer_landing: DataFrame, customer_curated: DataFrame, privacy: PrivacyPolicy
 ) -> DataFrame:

@@ -67,6 +67,17 @@ class LakeCatalog:
         """Spark's name of a pipeline table's Iceberg table."""
         return f"{NAME}.{self.database}.{iceberg_name(table)}"
 
+    def table_name(self, table: str) -> str:
+        """The name a person queries the table's data by (Athena, `stedi sql` on Glue)."""
+        return f"{self.database}.{iceberg_name(table)}"
+
+    @property
+    def kinds(self) -> set[str]:
+        """Where every table lives, as the UI's kind tags: Iceberg tables of Parquet files,
+        in the Glue catalog or the local SQLite one, on S3 or on this machine's disk."""
+        return {"iceberg", "parquet", "glue" if self.kind == "glue" else "sqlite",
+                "s3" if self.lake_uri.startswith("s3://") else "local"}
+
     def location(self, table: str) -> str:
         """Each zone under its own prefix, so access can be granted per zone."""
         return f"{self.lake_uri.rstrip('/')}/{ZONE_OF_TABLE[table]}/{iceberg_name(table)}"

@@ -1,0 +1,39 @@
+"""What the UI says about each table before any run: from the contract and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dagster import AssetsDefinition, AssetSpec, map_asset_specs
+
+from stedi_assets.contract import OWNERS, TABLE_BY_NAME
+from stedi_assets.lake.catalog import LakeCatalog
+from stedi_assets.metadata import declared_schema
+
+TABLE_NAME = "dagster/table_name"
+COLUMN_SCHEMA = "dagster/column_schema"
+
+
+def table_asset(table: str, *kinds: str) -> dict:
+    """The @asset arguments of a contract table: its name, zone, description, owners, code
+    version and columns; computed with Spark (and `kinds`)."""
+    spec = TABLE_BY_NAME[table]
+    return {
+        "name": table,
+        "group_name": spec.zone,
+        "description": spec.about,
+        "owners": list(OWNERS),
+        "code_version": spec.code_version,
+        "kinds": {"spark", *kinds},
+        "metadata": {COLUMN_SCHEMA: declared_schema(table)},
+    }
+
+
+def located(assets: Iterable[AssetsDefinition], catalog: LakeCatalog) -> list[AssetsDefinition]:
+    """`assets` with where their tables live, which only the settings know: the catalog's
+    name of each table and its storage kinds (the same for every table)."""
+    def locate(spec: AssetSpec) -> AssetSpec:
+        return spec.merge_attributes(
+            kinds=catalog.kinds, metadata={TABLE_NAME: catalog.table_name(spec.key.path[-1])})
+
+    return list(map_asset_specs(locate, assets))
