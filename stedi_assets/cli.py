@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 
@@ -17,18 +16,18 @@ from stedi_assets.settings import SettingsError, load_settings
 
 def run_pipeline(_: argparse.Namespace) -> int:
     """Materializes every table and check in this process; prints what is published."""
-    from dagster import AssetCheckSeverity, DagsterInstance
+    from dagster import AssetCheckSeverity
 
     from stedi_assets.definitions import build_definitions
+    from stedi_assets.instance import project_instance
     from stedi_assets.jobs import stedi_pipeline
 
     settings = load_settings()
     find_java()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(stedi_pipeline.name)
-    # A DAGSTER_HOME keeps the run's history for the UI; without one, nothing is left behind.
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    with instance:
+    # Recorded in the project's instance, so the UI (`make ui`) shows it in the run history.
+    with project_instance(settings) as instance:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,

@@ -26,6 +26,9 @@ MIN_GRACE_HOURS = 24
 DEVELOPMENT_PSEUDONYM_KEY = "stedi-development-key-not-secret"
 
 DEFAULT_HOME = Path(".stedi")
+# The project's Dagster instance lives in the local state folder unless DAGSTER_HOME names one.
+DAGSTER_HOME_FOLDER = "dagster"
+SENSOR_RUNNING_SETTING = "STEDI_SENSOR_RUNNING"
 
 
 def default_catalog(lake_uri: str) -> str:
@@ -57,6 +60,9 @@ class Settings:
     jar_cache: str = ""
     max_shrink: float = DEFAULT_MAX_SHRINK
     accept_shrink: frozenset[str] = frozenset()
+    dagster_home: str = ""
+    owns_dagster_home: bool = True  # False: DAGSTER_HOME is a person's own; used as it is
+    sensor_running: bool = False  # the landing sensor starts running, not stopped
 
     @property
     def uses_development_key(self) -> bool:
@@ -104,6 +110,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     jars = env.get("STEDI_JARS", "").strip().lower() or "maven"
     if jars not in JAR_SOURCES:
         raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
+    own_home = env.get("DAGSTER_HOME", "").strip()
     return Settings(
         landing_uri=landing_uri,
         lake_uri=lake,
@@ -123,6 +130,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         jar_cache=env.get("STEDI_JAR_CACHE") or str(_user_cache() / "stedi" / "ivy"),
         max_shrink=max_shrink,
         accept_shrink=accept_shrink,
+        dagster_home=_absolute(own_home or str(home / DAGSTER_HOME_FOLDER)),
+        owns_dagster_home=not own_home,
+        sensor_running=_flag(env, SENSOR_RUNNING_SETTING),
     )
 
 
@@ -142,6 +152,15 @@ def _refuse_development_key_beyond_this_machine(landing: str, lake: str, catalog
 
 def _is_local(uri: str) -> bool:
     return "://" not in uri or uri.split("://", 1)[0].lower() == "file"
+
+
+def _flag(env, name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={text!r} is not true or false")
 
 
 def _fraction(env, name: str, default: str) -> float:

@@ -95,6 +95,17 @@ def course_sample() -> Path:
     return COURSE_SAMPLE
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stedi_home(tmp_path_factory) -> Path:
+    """The tests' own local state folder: their runs are never in the project's Dagster
+    instance (`.stedi/dagster`) nor in a DAGSTER_HOME of the person running them."""
+    home = tmp_path_factory.mktemp("stedi-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STEDI_HOME", str(home))
+        patch.delenv("DAGSTER_HOME", raising=False)
+        yield home
+
+
 # --- Markers: each test's cost, found from what it uses -------------------------------------
 # So that a new test is classified without anyone marking it, each test gets one tier (an
 # explicit tier mark wins):
