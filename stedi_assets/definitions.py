@@ -9,7 +9,7 @@ from stedi_assets.assets.attributes import located
 from stedi_assets.checks import all_checks
 from stedi_assets.jobs import stedi_pipeline
 from stedi_assets.resources import build_resources
-from stedi_assets.sensors import landing_files
+from stedi_assets.sensors import build_landing_sensor
 from stedi_assets.settings import Settings, load_settings
 from stedi_assets.spark_config import lake_catalog
 
@@ -23,7 +23,7 @@ def build_definitions(settings: Settings | None = None, **resources) -> Definiti
         assets=located(all_assets, lake_catalog(settings)),
         asset_checks=all_checks,
         jobs=[stedi_pipeline],
-        sensors=[landing_files],
+        sensors=[build_landing_sensor(settings.sensor_running)],
         resources={**build_resources(settings), **resources},
         executor=in_process_executor,
     )

@@ -3,14 +3,30 @@
 
 import os
 import shutil
+import stat
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import ConfigurableResource
+from dagster_aws.s3.sensor import get_objects
 
 from stedi_assets import aws
 from stedi_assets.contract import LANDING_FILE_SUFFIXES, Source
 from stedi_assets.sample_data import generate_landing
+
+
+@dataclass(frozen=True, order=True)
+class LandingFile:
+    """One file under a source's folder, with what tells its versions apart."""
+
+    path: str  # a local path or an s3:// URI
+    size: int
+    version: str  # the S3 ETag, or the local modification time in nanoseconds
+    # A name below the source folder starts with `_` or `.`: Hadoop's mark of temporary and
+    # marker files, which Spark never reads (no setting turns it off).
+    hidden: bool
 
 
 class LandingZone(ConfigurableResource):
@@ -42,31 +58,38 @@ class LandingZone(ConfigurableResource):
             shutil.rmtree(staging, ignore_errors=True)
 
     def hidden_files(self, source: Source) -> list[str]:
-        """Landing files Spark never reads: a name on their path starts with `_` or `.`
-        (Hadoop's mark of temporary and marker files; no setting turns it off)."""
-        on_s3 = self.uri.startswith("s3://")
-        root = f"{self.uri.rstrip('/') if on_s3 else Path(self.uri)}/{source.name}/"
-        return [path for path, _ in self.landing_files(source)
-                if any(part.startswith(("_", ".")) for part in path[len(root):].split("/"))]
+        """Landing files Spark never reads (see `LandingFile.hidden`)."""
+        return [file.path for file in self.landing_files(source) if file.hidden]
 
-    def landing_files(self, source: Source) -> list[tuple[str, float]]:
-        """(path, modification time) of every landing file of `source`."""
+    def landing_files(self, source: Source) -> list[LandingFile]:
+        """Every landing file of `source`, by path."""
         if self.uri.startswith("s3://"):
             return _s3_files(f"{self.uri.rstrip('/')}/{source.name}/")
-        folder = Path(self.uri) / source.name
-        return sorted(
-            (str(path), path.stat().st_mtime)
-            for path in folder.rglob("*")
-            if path.is_file() and path.name.endswith(LANDING_FILE_SUFFIXES)
-        )
+        return sorted(_local_files(Path(self.uri) / source.name))
 
 
-def _s3_files(prefix_uri: str) -> list[tuple[str, float]]:
+def _is_hidden(relative_path: str) -> bool:
+    return any(part.startswith(("_", ".")) for part in relative_path.split("/"))
+
+
+def _local_files(folder: Path) -> Iterator[LandingFile]:
+    for path in folder.rglob("*"):
+        if not path.name.endswith(LANDING_FILE_SUFFIXES):
+            continue
+        try:
+            status = path.stat()
+        except FileNotFoundError:  # renamed or removed since it was listed
+            continue
+        if stat.S_ISREG(status.st_mode):
+            yield LandingFile(str(path), status.st_size, str(status.st_mtime_ns),
+                              _is_hidden(path.relative_to(folder).as_posix()))
+
+
+def _s3_files(prefix_uri: str) -> list[LandingFile]:
     bucket, prefix = aws.split_s3_uri(prefix_uri)
-    pages = aws.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return sorted(
-        (f"s3://{bucket}/{item['Key']}", item["LastModified"].timestamp())
-        for page in pages
-        for item in page.get("Contents", [])
+        LandingFile(f"s3://{bucket}/{item['Key']}", item["Size"], item["ETag"].strip('"'),
+                    _is_hidden(item["Key"][len(prefix):]))
+        for item in get_objects(bucket, prefix, client=aws.client("s3"))
         if item["Key"].endswith(LANDING_FILE_SUFFIXES)
     )
