@@ -20,6 +20,11 @@ def endpoint(service: str) -> str | None:
             or os.environ.get("AWS_ENDPOINT_URL") or None)
 
 
+def web_identity() -> bool:
+    """Whether the environment names a web identity token file (EKS): its path, not a secret."""
+    return bool(os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"))
+
+
 def s3_endpoint() -> str | None:
     return endpoint("s3")
 

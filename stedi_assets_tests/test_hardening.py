@@ -6,6 +6,7 @@ from pyspark.sql import functions as F
 
 from stedi_assets import checks, metadata, quality, tally, validation
 from stedi_assets.contract import ACCELEROMETER, CUSTOMER, CUSTOMER_LANDING
+from stedi_assets.lake import catalog
 from stedi_assets.metadata import MASKED
 from stedi_assets_tests import reference
 from stedi_assets_tests.helpers import T0, customer, landing, reading
@@ -100,3 +101,18 @@ def test_the_reference_masks_the_same_field_names(spark):
     frame = spark.createDataFrame([(name,) for name in names], "name string")
     shown = [row[0] for row in frame.select(quality.shown_field_name(F.col("name"))).collect()]
     assert shown == [reference.shown_field_name(name) for name in names]
+
+
+# -- (a) the S3A connector's credentials -------------------------------------------------------
+# (test_on_s3.py runs Spark and boto3 with a named profile, an SSO profile and plain keys.)
+
+def test_s3a_asks_for_a_web_identity_only_when_there_is_a_token_file(monkeypatch):
+    monkeypatch.delenv("AWS_WEB_IDENTITY_TOKEN_FILE", raising=False)
+    without = catalog.s3a_credential_providers()
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token")
+    with_token = catalog.s3a_credential_providers()
+
+    web_identity = "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
+    profile = "software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider"
+    assert web_identity not in without and profile in without
+    assert with_token.index(web_identity) < with_token.index(profile)

@@ -6,9 +6,14 @@ AWS would give it, plus the endpoint. The tables are then read back by name, wit
 the way `stedi tables` and any other Iceberg reader would.
 """
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -122,3 +127,107 @@ def test_course_sample_on_s3_with_glue(course_sample, aws_env, monkeypatch):
         old = snapshots(first)[table]
         assert loaded.snapshot_by_id(old) is not None, table
         assert loaded.scan(snapshot_id=old).to_arrow().num_rows == EXPECTED["any"][table]
+
+
+# What a process on a developer's machine does with the AWS settings it has: boto3 (Glue,
+# pyiceberg) and the Spark session `stedi` starts (S3A for the landing files).
+READ_THE_LANDING = """
+from stedi_assets import aws, validation
+from stedi_assets.settings import load_settings
+from stedi_assets.spark_config import spark_session
+
+settings = load_settings()
+aws.client("glue").get_databases()
+print("boto3: ok", flush=True)
+lines = validation.read_landing_lines(spark_session(settings), settings.landing_uri + "/customer")
+print("spark lines:", lines.count(), flush=True)
+"""
+SSO_START_URL = "https://stedi.awsapps.com/start"
+KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+class FakeSsoPortal(BaseHTTPRequestHandler):
+    """AWS IAM Identity Center's GetRoleCredentials: moto's fake keys for a cached token."""
+
+    def do_GET(self):
+        self.server.asked.append(self.path)
+        if (not self.path.startswith("/federation/credentials")
+                or self.headers.get("x-amz-sso_bearer_token") != "a-cached-sso-token"):
+            self.send_response(403)
+            self.end_headers()
+            return
+        body = json.dumps({"roleCredentials": {
+            "accessKeyId": "testing", "secretAccessKey": "testing", "sessionToken": "testing",
+            "expiration": int((time.time() + 3600) * 1000)}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_):
+        pass
+
+
+@pytest.fixture
+def sso_portal():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSsoPortal)
+    server.asked = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def keys_profile(home: Path, _) -> dict:
+    """A named profile with keys in the shared credentials file."""
+    (home / "credentials").write_text(
+        "[stedi-dev]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    (home / "config").write_text("[profile stedi-dev]\nregion = us-east-1\n")
+    return {"AWS_PROFILE": "stedi-dev", "AWS_CONFIG_FILE": str(home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials")}
+
+
+def sso_profile(home: Path, portal: ThreadingHTTPServer) -> dict:
+    """An SSO profile after `aws sso login`: its token in the cache, keys from the portal."""
+    (home / ".aws" / "sso" / "cache").mkdir(parents=True)
+    (home / ".aws" / "config").write_text(
+        f"[profile stedi-sso]\nsso_start_url = {SSO_START_URL}\nsso_region = us-east-1\n"
+        "sso_account_id = 123456789012\nsso_role_name = StediDeveloper\nregion = us-east-1\n")
+    cached = home / ".aws" / "sso" / "cache" / (hashlib.sha1(SSO_START_URL.encode()).hexdigest() + ".json")
+    cached.write_text(json.dumps({"startUrl": SSO_START_URL, "region": "us-east-1",
+                                  "accessToken": "a-cached-sso-token",
+                                  "expiresAt": "2099-01-01T00:00:00Z"}))
+    return {"AWS_PROFILE": "stedi-sso",
+            "AWS_ENDPOINT_URL_SSO": f"http://127.0.0.1:{portal.server_address[1]}"}
+
+
+def environment_keys(_: Path, __) -> dict:
+    """No profile at all (the other providers must not get in the way)."""
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@pytest.mark.aws
+@pytest.mark.pipeline  # a subprocess: Spark loads S3A only when its JVM starts
+@pytest.mark.parametrize("credentials", [keys_profile, sso_profile, environment_keys])
+def test_spark_finds_the_credentials_boto3_finds(aws_env, sso_portal, tmp_path, credentials):
+    bucket = f"stedi-{credentials.__name__.replace('_', '-')}"
+    client("s3", aws_env).create_bucket(Bucket=bucket)
+    client("s3", aws_env).put_object(Bucket=bucket, Key="landing/customer/a.json",
+                                     Body=b'{"email": "a@test.com"}\n{"email": "b@test.com"}\n')
+    env = {name: value for name, value in {**os.environ, **aws_env}.items() if name not in KEYS}
+    env |= {"HOME": str(tmp_path),  # nobody's real ~/.aws
+            "XDG_CACHE_HOME": str(Path.home() / ".cache"),  # the jars already fetched
+            "AWS_EC2_METADATA_DISABLED": "true",  # no instance role to fall back on
+            "STEDI_LANDING_URI": f"s3://{bucket}/landing", "STEDI_LAKE_URI": str(tmp_path / "lake"),
+            "STEDI_PSEUDONYM_KEY": "a-test-key", **credentials(tmp_path, sso_portal)}
+
+    finished = subprocess.run([sys.executable, "-c", READ_THE_LANDING], env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    problems = [line for line in finished.stderr.splitlines()
+                if "Exception:" in line or "Error:" in line][:5]
+    assert "boto3: ok" in finished.stdout, problems
+    assert "spark lines: 2" in finished.stdout, problems
+    # The SSO profile's keys came from the portal, once for boto3 and once for Spark.
+    assert (len(sso_portal.asked) >= 2) if credentials is sso_profile else not sso_portal.asked

@@ -186,10 +186,30 @@ class LakeCatalog:
                     raise
 
 
+# Hadoop's own chain for S3A (keys in its configuration, in the environment, the instance or
+# container role) lacks what boto3 and Iceberg's S3FileIO find next in the standard chain: a
+# named profile (AWS_PROFILE, ~/.aws/config and credentials: SSO, assume-role,
+# credential_process) and a web identity token (EKS). Without them a person with AWS_PROFILE
+# saw Glue work and Spark fail. Each SDK provider is built anew by its `create()`, unlike
+# DefaultCredentialsProvider.create(), a singleton that S3A would close with a filesystem.
+_PROFILE = "software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider"
+_WEB_IDENTITY = "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
+
+
+def s3a_credential_providers() -> list[str]:
+    # The web identity provider fails to start without its token file: listed only with one.
+    return ["org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider",
+            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
+            *([_WEB_IDENTITY] if aws.web_identity() else []), _PROFILE,
+            "org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider"]
+
+
 def _s3a_conf() -> dict[str, str]:
     """Hadoop's S3A connector for `s3://` paths (the landing files), configured like boto3:
     the standard credential chain, endpoint and region from the usual AWS variables."""
-    conf = {"spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem"}
+    conf = {"spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+            "spark.hadoop.fs.s3a.aws.credentials.provider": ",".join(s3a_credential_providers())}
     endpoint = aws.s3_endpoint()
     if endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
