@@ -231,3 +231,63 @@ def test_spark_finds_the_credentials_boto3_finds(aws_env, sso_portal, tmp_path, 
     assert "spark lines: 2" in finished.stdout, problems
     # The SSO profile's keys came from the portal, once for boto3 and once for Spark.
     assert (len(sso_portal.asked) >= 2) if credentials is sso_profile else not sso_portal.asked
+
+
+# Tables in the Glue database that the pipeline did not create: an Athena view, a table a
+# tool left without a storage descriptor, the course's own (non-Iceberg) tables under the
+# pipeline's names, and a table that says it is Iceberg but has no metadata location.
+FOREIGN_TABLES = [
+    {"Name": "recent_readings", "TableType": "VIRTUAL_VIEW",
+     "Parameters": {"presto_view": "true", "comment": "Presto View"},
+     "ViewOriginalText": "/* Presto View: e30= */", "ViewExpandedText": "/* Presto View */",
+     "StorageDescriptor": {"Columns": [{"Name": "user", "Type": "string"}],
+                           "SerdeInfo": {}, "Location": ""}},
+    {"Name": "half_made"},
+    {"Name": "customer_trusted", "TableType": "EXTERNAL_TABLE",
+     "Parameters": {"classification": "json"},
+     "StorageDescriptor": {"Columns": [{"Name": "email", "Type": "string"}],
+                           "Location": "s3://somebody-else/customer/trusted/"}},
+    {"Name": "accelerometer_trusted", "TableType": "EXTERNAL_TABLE",
+     "Parameters": {"table_type": "ICEBERG"}, "StorageDescriptor": {"Columns": []}},
+]
+
+
+@pytest.mark.aws
+def test_tables_and_ddl_show_only_the_pipelines_tables_among_foreign_ones(aws_env, monkeypatch,
+                                                                          capsys, caplog):
+    import pyarrow as pa
+
+    from stedi_assets.cli import main
+
+    bucket = "stedi-foreign"
+    lake = f"s3://{bucket}/lake"
+    for key, value in {**aws_env, "STEDI_CATALOG": "glue", "STEDI_LAKE_URI": lake,
+                       "STEDI_LANDING_URI": f"s3://{bucket}/landing",
+                       "STEDI_PSEUDONYM_KEY": "a-test-key"}.items():
+        monkeypatch.setenv(key, value)
+    client("s3", aws_env).create_bucket(Bucket=bucket)
+    glue = client("glue", aws_env)
+    glue.create_database(DatabaseInput={"Name": "stedi"})
+    # One table of the pipeline's, published.
+    catalog = LakeCatalog(kind="glue", lake_uri=lake, landing_uri=f"s3://{bucket}/landing")
+    rows = pa.table({"customer_id": ["c1"], "serial_number": ["s1"]})
+    published = catalog.pyiceberg.create_table(("stedi", "customer_curated"), rows.schema,
+                                               location=catalog.location("customer_curated"))
+    published.append(rows)
+    for table in FOREIGN_TABLES:
+        glue.create_table(DatabaseName="stedi", TableInput=table)
+
+    assert main(["tables", "--format", "csv"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in listed[1:]] == ["customer_curated"]
+
+    assert main(["ddl"]) == 0
+    ddl = capsys.readouterr().out
+    assert "customer_curated" in ddl
+    assert not [t["Name"] for t in FOREIGN_TABLES if f"stedi.{t['Name']}" in ddl]
+    # The half-made Iceberg entry under a pipeline name is named, in one line, not hidden.
+    assert {record.getMessage() for record in caplog.records
+            if record.name == "stedi_assets.lake.lakehouse"} == {
+        "stedi.accelerometer_trusted in Glue database stedi is not a table of this pipeline, "
+        "left out: Table property metadata_location is missing, cannot find metadata for: "
+        "stedi.accelerometer_trusted"}

@@ -111,11 +111,21 @@ class Lakehouse:
 
     # -- metadata (pyiceberg) ------------------------------------------------------------
     def iceberg_table(self, table: str):
-        """The pyiceberg table behind `table`, freshly loaded (None if it does not exist)."""
-        from pyiceberg.exceptions import NoSuchTableError
+        """The pyiceberg table behind `table`, freshly loaded (None if it does not exist, or if
+        what has its name is not an Iceberg table the pipeline can read)."""
+        from pyiceberg.exceptions import (
+            NoSuchIcebergTableError, NoSuchPropertyException, NoSuchTableError,
+        )
 
+        name = (self.catalog.database, iceberg_name(table))
         try:
-            return self.catalog.pyiceberg.load_table((self.catalog.database, iceberg_name(table)))
+            return self.catalog.pyiceberg.load_table(name)
+        except (NoSuchIcebergTableError, NoSuchPropertyException) as problem:
+            # Somebody else's table under the pipeline's name (Glue holds any kind: the
+            # course's JSON tables, a view, a half-made Iceberg entry): not the pipeline's.
+            log.warning("%s in %s is not a table of this pipeline, left out: %s",
+                        ".".join(name), self.catalog.describe(), problem)
+            return None
         except NoSuchTableError:
             return None
 
