@@ -3,40 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
+import uuid
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from stedi_assets.java import JavaMissing, find_java
 from stedi_assets.query import FORMATS, QueryError
-from stedi_assets.settings import SettingsError, load_settings
+from stedi_assets.settings import DEFAULT_HOME, SettingsError, load_settings
 
 
-def run_pipeline(_: argparse.Namespace) -> int:
-    """Materializes every table and check in this process; prints what is published."""
-    from dagster import AssetCheckSeverity
-
+def run_pipeline(args: argparse.Namespace) -> int:
+    """Materializes every table and check in this process, saying each table as it is built,
+    then prints what is published. What Spark, the JVM and Dagster print goes to a log file
+    (the terminal with --verbose); errors come to the terminal in one line each."""
     from stedi_assets.definitions import build_definitions
     from stedi_assets.instance import project_instance
     from stedi_assets.jobs import stedi_pipeline
+    from stedi_assets.run_output import Progress, log_path, quiet
 
     settings = load_settings()
     find_java()
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(stedi_pipeline.name)
-    # Recorded in the project's instance, so the UI (`make ui`) shows it in the run history.
-    with project_instance(settings) as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
-    print(f"landing: {settings.landing_uri}"
-          + ("  (generated sample)" if settings.uses_generated_sample else ""))
-    print(f"consent mode: {settings.consent_mode}")
-    print(published_tables(open_lakehouse(settings), "table"))
+    run_id = str(uuid.uuid4())  # a Dagster run id, known before the run to listen to it
+    log = None if args.verbose else log_path(state_home(), run_id)
+    # Before anything starts the JVM: it inherits the process's stdout and stderr.
+    with quiet(log) as terminal:
+        terminal.say(f"landing: {settings.landing_uri}"
+                     + ("  (generated sample)" if settings.uses_generated_sample else ""))
+        terminal.say(f"consent mode: {settings.consent_mode}")
+        defs = build_definitions(settings)
+        job = defs.resolve_job_def(stedi_pipeline.name)
+        # Recorded in the project's instance, so the UI (`make ui`) shows it in the run history.
+        with project_instance(settings) as instance:
+            progress = Progress(defs, terminal)
+            instance.add_event_listener(run_id, progress)
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                raise_on_error=False,
+                # The log file gets every event (a failure's traceback among them).
+                run_config={"loggers": {"console": {"config": {
+                    "log_level": "INFO" if args.verbose else "DEBUG"}}}},
+            )
+        progress.finish()
+        terminal.say(published_tables(open_lakehouse(settings), "table"))
+        failed = report_problems(result, terminal)
+    if log:
+        print(f"log (Spark, JVM, Dagster): {log}")
+    if not result.success or failed:
+        print("pipeline failed: see the messages above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def report_problems(result, terminal) -> list:
+    """Says every failed or warning check and failed step on stderr; returns the failed
+    blocking checks."""
+    from dagster import AssetCheckSeverity
+
     failed = []
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
@@ -47,18 +75,21 @@ def run_pipeline(_: argparse.Namespace) -> int:
             failed.append(evaluation)
         counted = evaluation.metadata.get("violations", evaluation.metadata.get("unknown_fields"))
         details = evaluation.description or (counted.value if counted else "")
-        print(f"{'warning' if warning else 'check failed'}: {evaluation.asset_key.path[-1]}."
-              f"{evaluation.check_name} ({details})", file=sys.stderr)
+        terminal.say(f"{'warning' if warning else 'check failed'}: "
+                     f"{evaluation.asset_key.path[-1]}.{evaluation.check_name} ({details})",
+                     error=True)
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
             cause = error.cause or error
             message = (cause.message or error.message).strip().splitlines()[0]
-            print(f"step {event.step_key} failed: {message}", file=sys.stderr)
-    if not result.success or failed:
-        print("pipeline failed: see the messages above", file=sys.stderr)
-        return 1
-    return 0
+            terminal.say(f"step {event.step_key} failed: {message}", error=True)
+    return failed
+
+
+def state_home() -> Path:
+    """The local state folder (STEDI_HOME, default .stedi), as load_settings reads it."""
+    return Path(os.environ.get("STEDI_HOME", str(DEFAULT_HOME)))
 
 
 class NoCatalog(LookupError):
@@ -170,12 +201,12 @@ def positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from pathlib import Path
-
     top = argparse.ArgumentParser(prog="stedi", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="materialize every table and check").set_defaults(
-        handler=run_pipeline)
+    run = commands.add_parser("run", help="materialize every table and check")
+    run.add_argument("--verbose", action="store_true",
+                     help="show Spark's, the JVM's and Dagster's output instead of logging it")
+    run.set_defaults(handler=run_pipeline)
     listing = commands.add_parser("tables", help="list the published tables")
     listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(handler=tables)
