@@ -23,7 +23,8 @@ def build_definitions(settings: Settings | None = None, **resources) -> Definiti
         assets=located(all_assets, lake_catalog(settings)),
         asset_checks=all_checks,
         jobs=[stedi_pipeline],
-        sensors=[build_landing_sensor(settings.sensor_running)],
+        sensors=[build_landing_sensor(settings.sensor_running,
+                                      settings.sensor_interval_seconds)],
         resources={**build_resources(settings), **resources},
         executor=in_process_executor,
     )

@@ -61,13 +61,14 @@ def outcome(context: SensorEvaluationContext, run_key: str) -> Outcome:
     return Outcome.FAILED
 
 
-def build_landing_sensor(running: bool = False) -> SensorDefinition:
-    """The sensor; `running`: it starts running rather than stopped (STEDI_SENSOR_RUNNING)."""
+def build_landing_sensor(running: bool = False, interval_seconds: int = 60) -> SensorDefinition:
+    """The sensor; `running`: it starts running rather than stopped (STEDI_SENSOR_RUNNING);
+    `interval_seconds`: the least time between its ticks (STEDI_SENSOR_INTERVAL_SECONDS)."""
 
     @sensor(
         name=LANDING_SENSOR,
         job=stedi_pipeline,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval_seconds,
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description="Starts stedi_pipeline once for every landing file that appears or is "
                     "re-written, and again when its run fails.",

@@ -29,6 +29,7 @@ DEFAULT_HOME = Path(".stedi")
 # The project's Dagster instance lives in the local state folder unless DAGSTER_HOME names one.
 DAGSTER_HOME_FOLDER = "dagster"
 SENSOR_RUNNING_SETTING = "STEDI_SENSOR_RUNNING"
+SENSOR_INTERVAL_SETTING = "STEDI_SENSOR_INTERVAL_SECONDS"
 
 
 def default_catalog(lake_uri: str) -> str:
@@ -63,6 +64,7 @@ class Settings:
     dagster_home: str = ""
     owns_dagster_home: bool = True  # False: DAGSTER_HOME is a person's own; used as it is
     sensor_running: bool = False  # the landing sensor starts running, not stopped
+    sensor_interval_seconds: int = 60  # the least time between two ticks of the landing sensor
 
     @property
     def uses_development_key(self) -> bool:
@@ -111,6 +113,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if jars not in JAR_SOURCES:
         raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
     own_home = env.get("DAGSTER_HOME", "").strip()
+    interval = env.get(SENSOR_INTERVAL_SETTING, "60").strip()
+    if not interval.isdigit() or int(interval) < 1:
+        raise SettingsError(f"{SENSOR_INTERVAL_SETTING}={interval!r} is not a whole number of "
+                            "seconds of at least 1")
     return Settings(
         landing_uri=landing_uri,
         lake_uri=lake,
@@ -133,6 +139,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dagster_home=_absolute(own_home or str(home / DAGSTER_HOME_FOLDER)),
         owns_dagster_home=not own_home,
         sensor_running=_flag(env, SENSOR_RUNNING_SETTING),
+        sensor_interval_seconds=int(interval),
     )
 
 

@@ -302,6 +302,19 @@ def test_an_unclear_sensor_setting_names_the_variable():
         load_settings({"STEDI_SENSOR_RUNNING": "sometimes"})
 
 
+@pytest.mark.parametrize("value, seconds", [(None, 60), ("5", 5), (" 300 ", 300)])
+def test_the_time_between_ticks_is_a_setting(value, seconds):
+    environ = {} if value is None else {"STEDI_SENSOR_INTERVAL_SECONDS": value}
+    defs = build_definitions(load_settings(environ))
+    assert defs.resolve_sensor_def(LANDING_SENSOR).minimum_interval_seconds == seconds
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5", "soon"])
+def test_an_unusable_sensor_interval_names_the_variable(value):
+    with pytest.raises(SettingsError, match=f"STEDI_SENSOR_INTERVAL_SECONDS={value!r}"):
+        load_settings({"STEDI_SENSOR_INTERVAL_SECONDS": value})
+
+
 @pytest.mark.aws
 def test_on_s3_every_object_version_is_requested_once_and_again_after_a_failed_run(
         aws_env, instance, monkeypatch):

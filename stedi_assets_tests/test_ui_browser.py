@@ -7,34 +7,22 @@ Playwright from the dev extra. Screenshots go to test-output/ui/ (named in the t
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from stedi_assets.contract import ZONE_OF_TABLE
 from stedi_assets_tests.conftest import check_keys
+from stedi_assets_tests.dagster_dev import ROOT, dagster_dev, dagster_env, graphql
 
 pytestmark = [pytest.mark.ui, pytest.mark.pipeline]
 
-ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "test-output" / "ui"
-SERVER_START_TIMEOUT = 180  # seconds: the code location loads pyspark and dagster
 RUN_TIMEOUT = 600  # seconds: the whole pipeline on the small landing takes a minute or two
 # Big enough that the whole lineage fits at a zoom where every node shows its full name.
 LINEAGE_VIEWPORT = {"width": 2560, "height": 1700}
 PAGE_VIEWPORT = {"width": 1600, "height": 1600}
-# What the webserver's environment keeps of ours: where the jars are cached, nothing that
-# changes what a run does.
-KEPT_SETTINGS = ("STEDI_JARS", "STEDI_JAR_CACHE")
 
 
 @pytest.fixture(scope="module")
@@ -50,26 +38,12 @@ def chromium() -> str:
 @pytest.fixture
 def dagster_ui(small_landing, tmp_path):
     """`dagster dev` on a free port of 127.0.0.1 with its own instance and lake; its URL."""
-    port = _free_port()
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("STEDI_") or name in KEPT_SETTINGS}
-    env.pop("DAGSTER_HOME", None)
-    env.update(STEDI_LANDING_URI=str(small_landing), STEDI_LAKE_URI=str(tmp_path / "lake"),
-               STEDI_HOME=str(tmp_path / "stedi"), DAGSTER_HOME=str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
-    log_path = tmp_path / "dagster-dev.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "stedi_assets",
-             "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # its own process group: stopped with all it started
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_server(url, server, log_path)
+    env = dagster_env(STEDI_LANDING_URI=str(small_landing), STEDI_LAKE_URI=str(tmp_path / "lake"),
+                      STEDI_HOME=str(tmp_path / "stedi"),
+                      DAGSTER_HOME=str(tmp_path / "dagster_home"))
+    with dagster_dev(env, tmp_path / "dagster-dev.log") as url:
         yield url
-    finally:
-        _stop(server)
 
 
 def test_materialize_everything_from_the_ui(dagster_ui, chromium, capsys):
@@ -159,65 +133,15 @@ def _expand_all_groups(page) -> None:
     page.keyboard.press("Escape")
 
 
-# --- The server and its GraphQL API --------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_server(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"dagster dev exited ({server.returncode}):\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(1)
-    pytest.fail(f"dagster dev did not answer within {SERVER_START_TIMEOUT} s:\n{_tail(log)}")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """Asks `dagster dev` to stop as Ctrl-C does; whatever of its group is left is killed."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(server.pid, signal.SIGKILL)  # the webserver, daemon, code servers, runs
-    except ProcessLookupError:
-        pass
-    server.wait()
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _graphql(url: str, query: str, **variables) -> dict:
-    request = urllib.request.Request(
-        f"{url}/graphql", json.dumps({"query": query, "variables": variables}).encode(),
-        {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        reply = json.load(answer)
-    assert "errors" not in reply, reply["errors"]
-    return reply["data"]
+# --- The server's GraphQL API --------------------------------------------------------------
 
 
 def _wait_for_run(url: str, run_id: str) -> str:
     """The run's status once it ended (or the last one seen after RUN_TIMEOUT)."""
     deadline = time.monotonic() + RUN_TIMEOUT
     while True:
-        status = _graphql(url, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
-                          id=run_id)["runOrError"]["status"]
+        status = graphql(url, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
+                         id=run_id)["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED") or time.monotonic() > deadline:
             return status
         time.sleep(5)
@@ -226,7 +150,7 @@ def _wait_for_run(url: str, run_id: str) -> str:
 def _failed_steps(url: str, run_id: str) -> list[str]:
     query = """query($id: ID!) { runOrError(runId: $id) { ... on Run {
         stepStats { stepKey status } } } }"""
-    steps = _graphql(url, query, id=run_id)["runOrError"]["stepStats"]
+    steps = graphql(url, query, id=run_id)["runOrError"]["stepStats"]
     return [step["stepKey"] for step in steps if step["status"] != "SUCCESS"]
 
 
@@ -236,7 +160,7 @@ def _check_results(url: str) -> dict:
         checks { name executionForLatestMaterialization {
             status runId evaluation { success } } } } } } }"""
     results = {}
-    for node in _graphql(url, query)["assetNodes"]:
+    for node in graphql(url, query)["assetNodes"]:
         for check in node["assetChecksOrError"].get("checks", []):
             execution = check["executionForLatestMaterialization"] or {}
             evaluation = execution.get("evaluation") or {}
