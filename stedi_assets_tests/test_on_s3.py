@@ -260,22 +260,25 @@ def test_tables_and_ddl_show_only_the_pipelines_tables_among_foreign_ones(aws_en
     from stedi_assets.cli import main
 
     bucket = "stedi-foreign"
+    database = "stedi_foreign"  # other tests in this module create the database stedi
     lake = f"s3://{bucket}/lake"
     for key, value in {**aws_env, "STEDI_CATALOG": "glue", "STEDI_LAKE_URI": lake,
+                       "STEDI_GLUE_DATABASE": database,
                        "STEDI_LANDING_URI": f"s3://{bucket}/landing",
                        "STEDI_PSEUDONYM_KEY": "a-test-key"}.items():
         monkeypatch.setenv(key, value)
     client("s3", aws_env).create_bucket(Bucket=bucket)
     glue = client("glue", aws_env)
-    glue.create_database(DatabaseInput={"Name": "stedi"})
+    glue.create_database(DatabaseInput={"Name": database})
     # One table of the pipeline's, published.
-    catalog = LakeCatalog(kind="glue", lake_uri=lake, landing_uri=f"s3://{bucket}/landing")
+    catalog = LakeCatalog(kind="glue", lake_uri=lake, landing_uri=f"s3://{bucket}/landing",
+                          database=database)
     rows = pa.table({"customer_id": ["c1"], "serial_number": ["s1"]})
-    published = catalog.pyiceberg.create_table(("stedi", "customer_curated"), rows.schema,
+    published = catalog.pyiceberg.create_table((database, "customer_curated"), rows.schema,
                                                location=catalog.location("customer_curated"))
     published.append(rows)
     for table in FOREIGN_TABLES:
-        glue.create_table(DatabaseName="stedi", TableInput=table)
+        glue.create_table(DatabaseName=database, TableInput=table)
 
     assert main(["tables", "--format", "csv"]) == 0
     listed = capsys.readouterr().out.splitlines()
@@ -284,10 +287,10 @@ def test_tables_and_ddl_show_only_the_pipelines_tables_among_foreign_ones(aws_en
     assert main(["ddl"]) == 0
     ddl = capsys.readouterr().out
     assert "customer_curated" in ddl
-    assert not [t["Name"] for t in FOREIGN_TABLES if f"stedi.{t['Name']}" in ddl]
+    assert not [t["Name"] for t in FOREIGN_TABLES if f"{database}.{t['Name']}" in ddl]
     # The half-made Iceberg entry under a pipeline name is named, in one line, not hidden.
     assert {record.getMessage() for record in caplog.records
             if record.name == "stedi_assets.lake.lakehouse"} == {
-        "stedi.accelerometer_trusted in Glue database stedi is not a table of this pipeline, "
-        "left out: Table property metadata_location is missing, cannot find metadata for: "
-        "stedi.accelerometer_trusted"}
+        f"{database}.accelerometer_trusted in Glue database {database} is not a table of this "
+        "pipeline, left out: Table property metadata_location is missing, cannot find metadata "
+        f"for: {database}.accelerometer_trusted"}
