@@ -99,9 +99,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     landing_uri = _absolute(landing or str(home / "sample-landing"))
     if not has_key:
         _refuse_development_key_beyond_this_machine(landing_uri, lake, catalog)
-    keep = env.get("STEDI_KEEP_VERSIONS", "3").strip()
-    if not keep.isdigit() or int(keep) < 1:
-        raise SettingsError(f"STEDI_KEEP_VERSIONS={keep!r} is not a whole number of at least 1")
+    keep = _whole(env, "STEDI_KEEP_VERSIONS", "3", "a whole number of at least 1")
     max_age = _hours(env, "STEDI_MAX_SNAPSHOT_AGE_HOURS", "120", minimum=0)
     grace = _hours(env, "STEDI_GRACE_HOURS", str(MIN_GRACE_HOURS), minimum=MIN_GRACE_HOURS)
     max_shrink = _fraction(env, MAX_SHRINK_SETTING, str(DEFAULT_MAX_SHRINK))
@@ -113,10 +111,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if jars not in JAR_SOURCES:
         raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
     own_home = env.get("DAGSTER_HOME", "").strip()
-    interval = env.get(SENSOR_INTERVAL_SETTING, "60").strip()
-    if not interval.isdigit() or int(interval) < 1:
-        raise SettingsError(f"{SENSOR_INTERVAL_SETTING}={interval!r} is not a whole number of "
-                            "seconds of at least 1")
+    interval = _whole(env, SENSOR_INTERVAL_SETTING, "60",
+                      "a whole number of seconds of at least 1")
     return Settings(
         landing_uri=landing_uri,
         lake_uri=lake,
@@ -127,7 +123,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pseudonym_key_env="STEDI_PSEUDONYM_KEY" if has_key else None,
         catalog=catalog,
         catalog_database=env.get("STEDI_GLUE_DATABASE", "").strip() or "stedi",
-        keep_versions=int(keep),
+        keep_versions=keep,
         max_snapshot_age_hours=max_age,
         grace_hours=grace,
         athena_output=env.get("STEDI_ATHENA_OUTPUT") or None,
@@ -139,7 +135,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dagster_home=_absolute(own_home or str(home / DAGSTER_HOME_FOLDER)),
         owns_dagster_home=not own_home,
         sensor_running=_flag(env, SENSOR_RUNNING_SETTING),
-        sensor_interval_seconds=int(interval),
+        sensor_interval_seconds=interval,
     )
 
 
@@ -170,23 +166,29 @@ def _flag(env, name: str) -> bool:
     raise SettingsError(f"{name}={text!r} is not true or false")
 
 
-def _fraction(env, name: str, default: str) -> float:
+def _whole(env, name: str, default: str, what: str) -> int:
+    """A whole number of at least 1."""
+    text = env.get(name, default).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise SettingsError(f"{name}={text!r} is not {what}")
+    return int(text)
+
+
+def _number(env, name: str, default: str, valid, what: str) -> float:
     text = env.get(name, default).strip()
     try:
-        fraction = float(text)
+        number = float(text)
     except ValueError:
-        fraction = float("nan")
-    if not 0 <= fraction <= 1:  # also false for nan
-        raise SettingsError(f"{name}={text!r} is not a fraction from 0 to 1")
-    return fraction
+        number = float("nan")
+    if not valid(number):  # false for nan whatever the rule
+        raise SettingsError(f"{name}={text!r} is not {what}")
+    return number
+
+
+def _fraction(env, name: str, default: str) -> float:
+    return _number(env, name, default, lambda n: 0 <= n <= 1, "a fraction from 0 to 1")
 
 
 def _hours(env, name: str, default: str, minimum: float) -> float:
-    text = env.get(name, default).strip()
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = float("nan")
-    if not hours >= minimum:  # also false for nan
-        raise SettingsError(f"{name}={text!r} is not a number of hours of at least {minimum:g}")
-    return hours
+    return _number(env, name, default, lambda n: n >= minimum,
+                   f"a number of hours of at least {minimum:g}")
