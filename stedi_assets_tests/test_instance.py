@@ -20,6 +20,8 @@ def test_the_instance_is_in_the_local_state_folder_and_survives_a_restart(tmp_pa
         # One run at a time: the others wait in the queue.
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
+        # A queued run starts within a second (Dagster's default is 5 s): freshness.
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
         # Retries as each run's dagster/max_retries tag asks.
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 0
         run = instance.add_run(DagsterRun(job_name=stedi_pipeline.name, run_id=str(uuid.uuid4()),
