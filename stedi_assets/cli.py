@@ -12,6 +12,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import SQLAlchemyError
 
+from stedi_assets.engine import DEFAULT_PORT, EngineError
 from stedi_assets.java import JavaMissing, find_java
 from stedi_assets.query import FORMATS, QueryError
 from stedi_assets.settings import DEFAULT_HOME, SettingsError, load_settings
@@ -194,6 +195,12 @@ def generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def engine(args: argparse.Namespace) -> int:
+    from stedi_assets.engine import command
+
+    return command(args.action, state_home() / "engine", args.port)
+
+
 def positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -226,6 +233,12 @@ def parser() -> argparse.ArgumentParser:
     clean.set_defaults(handler=vacuum)
     commands.add_parser("ddl", help="print Athena DDL for every published table").set_defaults(
         handler=ddl)
+    warm = commands.add_parser("engine", help="a Spark Connect server that outlives runs "
+                               "(STEDI_SPARK_REMOTE=sc://127.0.0.1:PORT)")
+    warm.add_argument("action", choices=("start", "stop", "status"))
+    warm.add_argument("--port", type=positive, default=DEFAULT_PORT,
+                      help=f"start: the port to listen on, of 127.0.0.1 ({DEFAULT_PORT})")
+    warm.set_defaults(handler=engine)
     gen = commands.add_parser("generate", help="write a generated landing zone")
     gen.add_argument("root", type=Path)
     gen.add_argument("--customers", type=int, default=200)
@@ -243,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, JavaMissing, FileNotFoundError, NoCatalog) as problem:
         print(f"stedi: {problem}", file=sys.stderr)
         return 2
-    except (QueryError, TableNotPublished, StalePublish) as problem:
+    except (QueryError, TableNotPublished, StalePublish, EngineError) as problem:
         print(f"stedi {args.command}: {problem}", file=sys.stderr)
         return 1
     except (BotoCoreError, ClientError) as problem:  # messages name the call, never secrets

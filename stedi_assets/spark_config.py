@@ -10,6 +10,8 @@ from stedi_assets.settings import Settings
 SHUFFLE_PARTITIONS = 4
 # The customer tables (thousands of rows) are broadcast to every join; readings never are.
 BROADCAST_THRESHOLD = 64 * 1024 * 1024
+# The driver's heap, in a run of its own and in the engine (`stedi engine`).
+DRIVER_MEMORY = "2g"
 
 
 def lake_catalog(settings: Settings) -> LakeCatalog:
@@ -35,7 +37,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.master": settings.spark_master, "spark.app.name": "stedi_assets"}
     return {
         **session,
-        "spark.driver.memory": "2g",
+        "spark.driver.memory": DRIVER_MEMORY,
         "spark.ui.showConsoleProgress": "false",
         **conf,
         **lake,
