@@ -38,15 +38,24 @@ TIMES = {"course": 1, "10x": 10, "100x": 100}
 STEP_FINISHED = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.hms]+)\.')
 
 
-def timed(command: list[str], landing: Path, lake: Path, log: Path) -> tuple[float, int]:
-    """Wall-clock seconds and peak memory (bytes) of one run; its output goes to `log`. Exits
-    if the run fails."""
-    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
-    env.update(STEDI_LANDING_URI=str(landing), STEDI_LAKE_URI=str(lake))
+def timed(command: list[str], landing: Path, lake: Path, log: Path,
+          env: dict[str, str | None] | None = None, others: tuple[int, ...] = ()
+          ) -> tuple[float, PeakMemory]:
+    """Wall-clock seconds and peak memory of one run; its output goes to `log`. `env` adds
+    settings to the run's environment (None removes one); `others` are processes whose memory
+    counts as the run's JVM (a Spark Connect server). Exits if the run fails."""
+    environ = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    environ.update(STEDI_LANDING_URI=str(landing), STEDI_LAKE_URI=str(lake))
+    for key, value in (env or {}).items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
     with log.open("w") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        peak = PeakMemory(process.pid)
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        peak = PeakMemory(process.pid, others=others)
         returncode = process.wait()
         elapsed = time.perf_counter() - started
         peak.stop()
@@ -54,16 +63,20 @@ def timed(command: list[str], landing: Path, lake: Path, log: Path) -> tuple[flo
         print(f"{' '.join(command)} failed with exit code {returncode}; "
               f"the end of its output:\n{log.read_text()[-4000:]}", file=sys.stderr)
         sys.exit(1)
-    return elapsed, peak.bytes
+    return elapsed, peak
 
 
 class PeakMemory:
-    """The largest resident memory of a process and its descendants (the JVM), sampled."""
+    """The largest resident memory (bytes) of a process and its descendants, sampled: `bytes`
+    in all, `driver` of the process alone (Python) and `jvm` of its descendants (the JVM and
+    its Python workers) plus `others` (a Spark Connect server, which is not a descendant)."""
 
-    def __init__(self, pid: int, every: float = 0.2):
+    def __init__(self, pid: int, every: float = 0.2, others: tuple[int, ...] = ()):
         import psutil
 
-        self.root, self.bytes, self._done = psutil.Process(pid), 0, threading.Event()
+        self.root, self.others = psutil.Process(pid), [psutil.Process(p) for p in others]
+        self.bytes = self.driver = self.jvm = 0
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, args=(every,), daemon=True)
         self._thread.start()
 
@@ -72,10 +85,14 @@ class PeakMemory:
 
         while not self._done.is_set():
             try:
-                tree = [self.root, *self.root.children(recursive=True)]
-                self.bytes = max(self.bytes, sum(p.memory_info().rss for p in tree))
+                driver = self.root.memory_info().rss
+                rest = [*self.root.children(recursive=True), *self.others]
+                jvm = sum(p.memory_info().rss for p in rest)
             except psutil.Error:  # a process ended between listing and reading it
                 pass
+            else:
+                self.driver, self.jvm = max(self.driver, driver), max(self.jvm, jvm)
+                self.bytes = max(self.bytes, driver + jvm)
             self._done.wait(every)
 
     def stop(self) -> None:
@@ -112,7 +129,7 @@ def measure(name: str, landing: Path, work: Path, repeat: int) -> dict:
               flush=True)
     return {
         "a": statistics.median(t for t, _ in dagster), "b": statistics.median(t for t, _ in plain),
-        "a_peak": max(m for _, m in dagster), "b_peak": max(m for _, m in plain),
+        "a_peak": max(m.bytes for _, m in dagster), "b_peak": max(m.bytes for _, m in plain),
         "steps": {step: statistics.median(times) for step, times in steps.items()},
     }
 
