@@ -22,6 +22,7 @@ from stedi_assets.transforms import (
 TERMS = ("read", "valid", "quarantined", "kept", "excluded_no_consent", "excluded_orphans",
          "removed_duplicates")
 ORPHAN, NO_CONSENT, CANDIDATE = "orphan", "no_consent", "candidate"
+KEPT_BEFORE = "kept_before"  # a candidate the table held before the run: a duplicate
 
 
 def balance_problems(terms: dict[str, int]) -> list[str]:
@@ -50,7 +51,10 @@ def customer_tallies(customer_landing: DataFrame, quarantine: DataFrame,
 
 def accelerometer_tallies(accelerometer_landing: DataFrame, quarantine: DataFrame,
                           customer_landing: DataFrame, accelerometer_trusted: DataFrame,
-                          pseudonym_key: str, consent_mode: str) -> dict[str, Tally]:
+                          pseudonym_key: str, consent_mode: str,
+                          kept_before: DataFrame | None = None) -> dict[str, Tally]:
+    """With `kept_before` (the table the rows were appended to): the accounting of the rows of
+    new landing files, a reading the table held already counting as a duplicate."""
     owners = latest_customer_records(customer_landing, pseudonym_key).select(
         F.col("email").alias("user"), F.lit(True).alias("_customer"),
         consents_to_research().alias("_consents"), CONSENT_DATE)
@@ -62,13 +66,15 @@ def accelerometer_tallies(accelerometer_landing: DataFrame, quarantine: DataFram
             .when(outside_consent, NO_CONSENT).otherwise(CANDIDATE))
     return {**_read_valid_quarantined(accelerometer_landing, quarantine, "accelerometer"),
             "kept": tally.rows(accelerometer_trusted),
-            **_fates(joined.withColumn("_fate", fate), ["user", "timestamp", "x", "y", "z"])}
+            **_fates(joined.withColumn("_fate", fate), ["user", "timestamp", "x", "y", "z"],
+                     kept_before=kept_before)}
 
 
 def step_trainer_tallies(step_trainer_landing: DataFrame, quarantine: DataFrame,
                          customer_landing: DataFrame, customer_curated: DataFrame,
                          step_trainer_trusted: DataFrame, pseudonym_key: str,
-                         consent_mode: str) -> dict[str, Tally]:
+                         consent_mode: str, kept_before: DataFrame | None = None
+                         ) -> dict[str, Tally]:
     claims = latest_customer_records(customer_landing, pseudonym_key).groupBy(
         "serial_number").agg(F.max(consents_to_research()).alias("_any_consents"))
     owner = device_owners(customer_curated).select(
@@ -89,7 +95,7 @@ def step_trainer_tallies(step_trainer_landing: DataFrame, quarantine: DataFrame,
     return {**_read_valid_quarantined(step_trainer_landing, quarantine, "step_trainer"),
             "kept": tally.rows(step_trainer_trusted),
             **_fates(classified, ["serial_number", "sensor_reading_time"],
-                     conflicting="distance_from_object")}
+                     conflicting="distance_from_object", kept_before=kept_before)}
 
 
 def terms(counted: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -105,7 +111,8 @@ def terms(counted: dict[str, dict[str, int]]) -> dict[str, int]:
         fates = counted["fates"]
         found.update(excluded_orphans=fates["excluded_orphans"],
                      excluded_no_consent=fates["excluded_no_consent"],
-                     removed_duplicates=fates["candidates"] - fates["keys"])
+                     removed_duplicates=fates["candidates"] - fates["keys"]
+                     + fates.get("kept_before", 0))
         if "conflicting" in fates:
             found["conflicting_distances"] = fates["conflicting"]
     return found
@@ -134,10 +141,18 @@ def step_trainer_terms(step_trainer_landing: DataFrame, quarantine: DataFrame,
         step_trainer_trusted, pseudonym_key, consent_mode)))
 
 
-def _fates(classified: DataFrame, keys: list[str], conflicting: str | None = None
-           ) -> dict[str, Tally]:
+def _fates(classified: DataFrame, keys: list[str], conflicting: str | None = None,
+           kept_before: DataFrame | None = None) -> dict[str, Tally]:
     """How many rows met each fate, how many different keys the candidates have and (with
-    `conflicting`) how many of those keys carry more than one value of that column."""
+    `conflicting`) how many of those keys carry more than one value of that column. With
+    `kept_before`, a candidate whose key it holds is a duplicate of a kept row."""
+    extra = {}
+    if kept_before is not None:
+        held = kept_before.select(*keys).distinct().withColumn("_held", F.lit(True))
+        classified = classified.join(held, on=keys, how="left").withColumn(
+            "_fate", F.when((F.col("_fate") == CANDIDATE) & F.col("_held").isNotNull(),
+                            F.lit(KEPT_BEFORE)).otherwise(F.col("_fate")))
+        extra["kept_before"] = _sum_rows(F.col("_fate") == KEPT_BEFORE)
     candidate = F.col("_fate") == CANDIDATE
     # One grouping answers every count in one pass: each candidate key is a group of its own,
     # the other rows group by their fate alone.
@@ -150,6 +165,7 @@ def _fates(classified: DataFrame, keys: list[str], conflicting: str | None = Non
         "excluded_no_consent": _sum_rows(F.col("_fate") == NO_CONSENT),
         "candidates": _sum_rows(candidate),
         "keys": _count(candidate),
+        **extra,
     }
     if conflicting:
         counts["conflicting"] = _count(candidate & F.col("_conflicting"))

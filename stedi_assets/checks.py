@@ -8,7 +8,7 @@ bad data. Schema drift (unknown fields) only warns.
 
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from dagster import (
@@ -18,7 +18,7 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets import accounting, quality, tally
+from stedi_assets import accounting, incremental, quality, tally
 from stedi_assets.contract import (
     ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, AUDITED_TABLES, CURATED, CUSTOMER_CURATED,
     CUSTOMER_LANDING, CUSTOMER_TRUSTED, DIRECT_IDENTIFIERS, LANDING, LANDING_QUARANTINE,
@@ -26,6 +26,7 @@ from stedi_assets.contract import (
     UNIQUE_KEYS, ZONE_OF_TABLE,
 )
 from stedi_assets.erasure import Erasure
+from stedi_assets.incremental import APPEND, UNCHANGED
 from stedi_assets.lake import StalePublish
 from stedi_assets.metadata import MASKED
 from stedi_assets.resources import LakehouseResource, PrivacyPolicy
@@ -63,6 +64,10 @@ class Audited:
     rows: int | None = None
     published_rows: int | None = None
     policy: ShrinkPolicy = ShrinkPolicy()
+    # When the checked rows are only those the run appended: the whole new version, and the
+    # version the rows were appended to.
+    whole: DataFrame | None = None
+    before: DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,11 @@ def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy, *
     return violations_found(violations, list(shown), consent_mode=privacy.consent_mode)
 
 
-def no_duplicate_keys(table: str, rows: DataFrame, *_) -> Evaluation:
+def no_duplicate_keys(table: str, rows: DataFrame, _: dict, __: PrivacyPolicy,
+                      audited: Audited) -> Evaluation:
     keys = UNIQUE_KEYS[table]
+    if audited.whole is not None:  # a new row may repeat an old one: every row of its keys
+        rows = audited.whole.join(rows.select(*keys), on=list(keys), how="left_semi")
     return violations_found(
         quality.duplicate_keys(rows, keys), [*keys, "occurrences"], key=", ".join(keys)
     )
@@ -198,24 +206,26 @@ def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, *__) -> Evaluatio
 
 
 def row_accounting(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy,
-                   *_) -> Evaluation:
-    key, mode = privacy.pseudonym_key, privacy.consent_mode
+                   audited: Audited) -> Evaluation:
+    key, mode, before = privacy.pseudonym_key, privacy.consent_mode, audited.before
     quarantine = inputs[LANDING_QUARANTINE]
     if table == CUSTOMER_TRUSTED:
         tallies = accounting.customer_tallies(inputs[CUSTOMER_LANDING], quarantine, rows, key)
     elif table == ACCELEROMETER_TRUSTED:
         tallies = accounting.accelerometer_tallies(
-            inputs[ACCELEROMETER_LANDING], quarantine, inputs[CUSTOMER_LANDING], rows, key, mode)
+            inputs[ACCELEROMETER_LANDING], quarantine, inputs[CUSTOMER_LANDING], rows, key, mode,
+            kept_before=before)
     else:
         tallies = accounting.step_trainer_tallies(
             inputs[STEP_TRAINER_LANDING], quarantine, inputs[CUSTOMER_LANDING],
-            inputs[CUSTOMER_CURATED], rows, key, mode)
+            inputs[CUSTOMER_CURATED], rows, key, mode, kept_before=before)
 
     def result(counted: dict) -> AssetCheckResult:
         terms = accounting.terms(counted)
         problems = accounting.balance_problems(terms)
         return AssetCheckResult(passed=not problems, metadata={
             "source": SOURCE_BY_TABLE[ACCOUNTED_SOURCE[table]].name, **terms,
+            "counted": "this run's new landing files" if before is not None else "every landing file",
             "problems": MetadataValue.json(problems), "consent_mode": mode})
 
     return Evaluation(tallies, result)
@@ -242,12 +252,17 @@ def valid_records_present(table: str, rows: DataFrame, _: dict, __: PrivacyPolic
                           audited: Audited) -> Evaluation:
     def result(counted: dict) -> AssetCheckResult:
         records, valid = counted["records"]["records"], counted["records"]["valid"]
-        problem = audited.policy.empty_source_problem(table, records, valid)
+        earlier = counted["earlier"]["valid"] if "earlier" in counted else 0
+        problem = audited.policy.empty_source_problem(table, records, valid + earlier)
         return _judged(problem, table, audited, records=records, valid_records=valid)
 
-    valid = F.sum(F.when(F.size(F.col("invalid_reasons")) == 0, 1).otherwise(0))
-    return Evaluation({"records": tally.tally(rows, records=F.count(F.lit(1)), valid=valid)},
-                      result)
+    is_valid = F.size(F.col("invalid_reasons")) == 0
+    valid = F.sum(F.when(is_valid, 1).otherwise(0))
+    tallies = {"records": tally.tally(rows, records=F.count(F.lit(1)), valid=valid)}
+    if audited.before is not None:  # appended rows: valid ones published before count too
+        tallies["earlier"] = tally.tally(audited.before.where(is_valid).limit(1),
+                                         valid=F.count(F.lit(1)))
+    return Evaluation(tallies, result)
 
 
 def no_sudden_shrink(table: str, _: DataFrame, __: dict, ___: PrivacyPolicy,
@@ -301,13 +316,24 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     """Checks what this run wrote of `table` (its audit branch) and publishes it when every
     blocking check passes. Without it (checks run on their own) it checks what is published."""
     run = lakehouse.run(context.run.run_id)
+    plan = run.plans.get(table)
+    if plan is not None and plan.mode == UNCHANGED:
+        yield from _unchanged(table, run)
+        return
     staged = run.staged(table)
     started = time.perf_counter()
     published = run.lake.published(table)
     audited = Audited(rows=staged.rows if staged else None,
                       published_rows=published.rows if published else None,
                       policy=lakehouse.shrink_policy())
-    results = evaluate(table, run.read(table), inputs, privacy, audited)
+    rows = run.read(table)
+    if plan is not None and plan.mode == APPEND and staged is not None:
+        # What the run appended is checked; what it was appended to passed when published.
+        base = run.bases[table]
+        audited = replace(audited, whole=rows, before=run.read_version(table, base))
+        rows = run.read_appended(table, base, staged.snapshot_id)
+        inputs = _appended_inputs(table, inputs, run, plan)
+    results = evaluate(table, rows, inputs, privacy, audited)
     passed = all(result.passed for name, result in results if name not in WARNINGS)
     outcome = {"audit_branch": run.branch,
                "check_seconds": MetadataValue.float(round(time.perf_counter() - started, 2))}
@@ -339,6 +365,28 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
                                metadata={**result.metadata, **outcome})
     if stale is not None:
         raise stale
+
+
+def _appended_inputs(table: str, inputs: dict, run, plan) -> dict:
+    """An accounted table's source as the rows the run appended to it, and their quarantined
+    records: the accounting of what this run added."""
+    if table not in ACCOUNTED_SOURCE:
+        return inputs
+    source = ACCOUNTED_SOURCE[table]
+    added = incremental.appended(run, plan, source)
+    files = added.select("source_file").distinct()
+    return {**inputs, source: added, LANDING_QUARANTINE: inputs[LANDING_QUARANTINE].join(
+        files, on="source_file", how="left_semi")}
+
+
+def _unchanged(table: str, run):
+    """Every check passes: the run did not change the table, whose published version passed
+    them when it was published."""
+    published = run.lake.require_published(table)
+    for name in check_names(table):
+        yield AssetCheckResult(asset_key=AssetKey(table), check_name=name, passed=True,
+                               metadata={"checked": "not again: the table did not change in "
+                                         "this run", "checked_snapshot": str(published.snapshot_id)})
 
 
 def table_checks(table: str) -> AssetChecksDefinition:

@@ -23,6 +23,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     then prints what is published. What Spark, the JVM and Dagster print goes to a log file
     (the terminal with --verbose); errors come to the terminal in one line each."""
     from stedi_assets.definitions import build_definitions
+    from stedi_assets.incremental import FULL_TAG
     from stedi_assets.instance import project_instance
     from stedi_assets.jobs import stedi_pipeline
     from stedi_assets.run_output import Progress, log_path, quiet
@@ -45,6 +46,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             result = job.execute_in_process(
                 instance=instance,
                 run_id=run_id,
+                tags={FULL_TAG: "true"} if args.full else None,
                 raise_on_error=False,
                 # The log file gets every event (a failure's traceback among them).
                 run_config={"loggers": {"console": {"config": {
@@ -211,6 +213,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="stedi", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="materialize every table and check")
+    run.add_argument("--full", action="store_true",
+                     help="rebuild every table from every landing file (not only what is new)")
     run.add_argument("--verbose", action="store_true",
                      help="show Spark's, the JVM's and Dagster's output instead of logging it")
     run.set_defaults(handler=run_pipeline)

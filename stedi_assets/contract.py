@@ -142,6 +142,11 @@ def _fields(source: Source) -> dict[str, Column]:
 
 
 _SOURCE_FILE = Column("source_file", "string", "The landing file the line was read from.")
+_FILE_IDENTITY = (
+    Column("source_file_size", "bigint", "The landing file's size in bytes when it was read."),
+    Column("source_file_modified", "timestamp", "When the landing file was last modified, as "
+           "read. With its size, tells a file re-written under the same name apart."),
+)
 _NORMALISED = "trimmed and lower-cased"
 
 
@@ -151,7 +156,7 @@ def _landing(source: Source) -> Table:
         f"Every {source.name} record of the landing zone, read with the contract's types, with "
         "the reasons it breaks the data contract when it does. Invalid records also go to "
         "landing_quarantine.",
-        (_SOURCE_FILE,
+        (_SOURCE_FILE, *_FILE_IDENTITY,
          Column("raw_line", "string", "The line as written in the landing file, kept for lines "
                 "the full validation rules had to judge (every invalid one); empty for clean "
                 "records."),

@@ -72,8 +72,9 @@ def _cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:80]
 
 
-def table_metadata(table: DataFrame, staged) -> dict:
-    """What the UI shows of a table version a run wrote (`staged`: its lake Snapshot)."""
+def table_metadata(table: DataFrame, staged, added: DataFrame | None = None) -> dict:
+    """What the UI shows of a table version a run wrote (`staged`: its lake Snapshot;
+    `added`: the rows the run appended, when it appended)."""
     metadata = {
         "dagster/row_count": MetadataValue.int(staged.rows),
         "dagster/column_schema": column_schema(table, staged.table),
@@ -81,6 +82,8 @@ def table_metadata(table: DataFrame, staged) -> dict:
         "snapshot_id": MetadataValue.text(str(staged.snapshot_id)),
         "preview": MetadataValue.md(markdown_preview(table)),
     }
-    if staged.table == LANDING_QUARANTINE:
+    if staged.table == LANDING_QUARANTINE and added is None:
         metadata["records_per_reason"] = quarantine_reasons(table)
+    elif staged.table == LANDING_QUARANTINE:  # the reasons of what this run quarantined
+        metadata["added_records_per_reason"] = quarantine_reasons(added)
     return metadata

@@ -30,6 +30,7 @@ DEFAULT_HOME = Path(".stedi")
 DAGSTER_HOME_FOLDER = "dagster"
 SENSOR_RUNNING_SETTING = "STEDI_SENSOR_RUNNING"
 SENSOR_INTERVAL_SETTING = "STEDI_SENSOR_INTERVAL_SECONDS"
+INCREMENTAL_SETTING = "STEDI_INCREMENTAL"
 
 
 def default_catalog(lake_uri: str) -> str:
@@ -65,6 +66,7 @@ class Settings:
     owns_dagster_home: bool = True  # False: DAGSTER_HOME is a person's own; used as it is
     sensor_running: bool = False  # the landing sensor starts running, not stopped
     sensor_interval_seconds: int = 60  # the least time between two ticks of the landing sensor
+    incremental: bool = True  # False: every run rebuilds every table
 
     @property
     def uses_development_key(self) -> bool:
@@ -136,6 +138,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         owns_dagster_home=not own_home,
         sensor_running=_flag(env, SENSOR_RUNNING_SETTING),
         sensor_interval_seconds=interval,
+        incremental=_flag(env, INCREMENTAL_SETTING, default=True),
     )
 
 
@@ -157,9 +160,11 @@ def _is_local(uri: str) -> bool:
     return "://" not in uri or uri.split("://", 1)[0].lower() == "file"
 
 
-def _flag(env, name: str) -> bool:
+def _flag(env, name: str, default: bool = False) -> bool:
     text = env.get(name, "").strip().lower()
-    if text in ("", "0", "false", "no", "off"):
+    if not text:
+        return default
+    if text in ("0", "false", "no", "off"):
         return False
     if text in ("1", "true", "yes", "on"):
         return True

@@ -166,3 +166,59 @@ def machine_learning_curated(
         phone_readings, on=["customer_id", "sensor_reading_time"], how="inner"
     )
     return paired.select(*MACHINE_LEARNING_CURATED_COLUMNS)
+
+
+# -- what new rows add, when the customers did not change (incremental runs) -----------------
+# Each is the full transform applied to the new rows only, less what the table holds already:
+# with the same customers, an old row's fate cannot change, so these are exactly the rows a
+# full rebuild would add.
+
+def new_accelerometer_readings(new_landing: DataFrame, customer_trusted: DataFrame,
+                               accelerometer_trusted_now: DataFrame, consent_mode: str) -> DataFrame:
+    added = accelerometer_trusted(new_landing, customer_trusted, consent_mode)
+    key = list(TABLE_BY_NAME[ACCELEROMETER_TRUSTED].unique_key)
+    return added.join(accelerometer_trusted_now.select(*key), on=key, how="left_anti").select(
+        *ACCELEROMETER_TRUSTED_COLUMNS)
+
+
+def new_curated_customers(customer_trusted: DataFrame, new_readings: DataFrame,
+                          customer_curated_now: DataFrame) -> DataFrame:
+    added = customer_curated(customer_trusted, new_readings)
+    return added.join(customer_curated_now.select("customer_id"), on="customer_id",
+                      how="left_anti").select(*CUSTOMER_CURATED_COLUMNS)
+
+
+def _new_step_candidates(new_landing: DataFrame, customer_curated: DataFrame,
+                         step_trainer_trusted_now: DataFrame, consent_mode: str) -> DataFrame:
+    added = step_trainer_trusted(new_landing, customer_curated, consent_mode)
+    stored = step_trainer_trusted_now.select(
+        "serial_number", "sensor_reading_time", F.col("distance_from_object").alias("_stored"))
+    return added.join(stored, on=["serial_number", "sensor_reading_time"], how="left")
+
+
+def lowered_distances(new_landing: DataFrame, customer_curated: DataFrame,
+                      step_trainer_trusted_now: DataFrame, consent_mode: str) -> DataFrame:
+    """Stored readings a new one gives a smaller distance: the stored row would change."""
+    candidates = _new_step_candidates(new_landing, customer_curated, step_trainer_trusted_now,
+                                      consent_mode)
+    return candidates.where(F.col("distance_from_object") < F.col("_stored")).select(
+        *STEP_TRAINER_TRUSTED_COLUMNS)
+
+
+def new_step_readings(new_landing: DataFrame, customer_curated: DataFrame,
+                      step_trainer_trusted_now: DataFrame, consent_mode: str) -> DataFrame:
+    candidates = _new_step_candidates(new_landing, customer_curated, step_trainer_trusted_now,
+                                      consent_mode)
+    return candidates.where(F.col("_stored").isNull()).select(*STEP_TRAINER_TRUSTED_COLUMNS)
+
+
+def new_machine_learning_pairs(step_trainer_before: DataFrame, new_steps: DataFrame,
+                               customer_curated: DataFrame, accelerometer_trusted_now: DataFrame,
+                               new_readings: DataFrame) -> DataFrame:
+    """Pairs of a new Step Trainer reading with any phone reading, and of an earlier Step
+    Trainer reading with a new phone reading: the pairs the table lacks, each once."""
+    with_new_steps = machine_learning_curated(new_steps, customer_curated,
+                                              accelerometer_trusted_now)
+    with_new_readings = machine_learning_curated(step_trainer_before, customer_curated,
+                                                 new_readings)
+    return with_new_steps.unionByName(with_new_readings).select(*MACHINE_LEARNING_CURATED_COLUMNS)

@@ -45,18 +45,31 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE")
 
 
-def read_landing_lines(spark: SparkSession, source_uri: str) -> DataFrame:
-    """Every non-blank line of every landing file below `source_uri`, with its file."""
+# What identifies the landing file a line was read from, beside the line: its path, and its
+# size and modification time as read (a file re-written under the same path is told apart).
+FILE_COLUMNS = ("source_file", "source_file_size", "source_file_modified")
+
+
+def read_landing_lines(spark: SparkSession, source_uri: str | list[str]) -> DataFrame:
+    """Every non-blank line of every landing file below `source_uri` (or of the files listed),
+    with its file."""
     suffixes = ",".join(suffix.lstrip(".") for suffix in LANDING_FILE_SUFFIXES)
-    lines = (
-        spark.read.option("recursiveFileLookup", "true")
-        .option("pathGlobFilter", f"*.{{{suffixes}}}")
-        .text(source_uri)
-    )
+    reader = spark.read
+    if isinstance(source_uri, str):
+        reader = (reader.option("recursiveFileLookup", "true")
+                  .option("pathGlobFilter", f"*.{{{suffixes}}}"))
+    lines = reader.text(source_uri)
     return lines.select(
         F.col("_metadata.file_path").alias("source_file"),
+        F.col("_metadata.file_size").alias("source_file_size"),
+        F.col("_metadata.file_modification_time").alias("source_file_modified"),
         F.col("value").alias("raw_line"),
     ).where(~_is_blank(F.col("raw_line")))
+
+
+def _file_columns(lines: DataFrame) -> list[str]:
+    """The file columns `lines` has (hand-made test lines may have only the path)."""
+    return [name for name in FILE_COLUMNS if name in lines.columns]
 
 
 def validate(lines: DataFrame, source: Source) -> DataFrame:
@@ -72,12 +85,13 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
     checked = _fast_tested(lines, source)
     # The exhaustive rules see only the lines the fast test did not take; for the others
     # every expression below is evaluated on nulls.
+    files = _file_columns(lines)
     judged = _exhaustive(checked.select(
-        "source_file", F.when(~_is_fast(), F.col("raw_line")).alias("raw_line"), "_canonical"),
+        *files, F.when(~_is_fast(), F.col("raw_line")).alias("raw_line"), "_canonical"),
         source, rules)
     no_reasons = _no_reasons()
     return judged.select(
-        "source_file", F.col("raw_line"),
+        *files, F.col("raw_line"),
         *(F.when(_is_fast(), rule.fast_value()).otherwise(F.col(rule.field.column))
           .alias(rule.field.column) for rule in rules),
         F.when(_is_fast(), no_reasons).otherwise(F.col("invalid_reasons")).alias("invalid_reasons"),
@@ -109,19 +123,20 @@ def validate_in_parts(lines: DataFrame, source: Source) -> ValidatedLanding:
     checked = _fast_tested(lines, source)
     others = Observation()
     counted = checked.observe(others, F.count(F.when(~_is_fast(), F.lit(1))).alias("lines"))
+    files = _file_columns(lines)
     clean = counted.where(_is_fast()).select(
-        "source_file", F.lit(None).cast("string").alias("raw_line"),
+        *files, F.lit(None).cast("string").alias("raw_line"),
         *(rule.fast_value().alias(rule.field.column) for rule in rules),
         _no_reasons().alias("invalid_reasons"),
         _no_reasons().alias("unknown_fields"),
     )
     return ValidatedLanding(clean, others, lambda: _exhaustive(
-        checked.where(~_is_fast()).select("source_file", "raw_line"), source, rules))
+        checked.where(~_is_fast()).select(*files, "raw_line"), source, rules))
 
 
 def validate_exhaustively(lines: DataFrame, source: Source) -> DataFrame:
     """`validate` without the fast test: every line through the exhaustive rules."""
-    return _exhaustive(lines.select("source_file", "raw_line"), source, _rules(source))
+    return _exhaustive(lines.select(*_file_columns(lines), "raw_line"), source, _rules(source))
 
 
 def _no_reasons() -> Column:
@@ -137,7 +152,8 @@ def _rules(source: Source) -> list[FieldRule]:
 
 
 def _fast_tested(lines: DataFrame, source: Source) -> DataFrame:
-    return lines.select("source_file", "raw_line", canonical_record(source).alias("_canonical"))
+    return lines.select(*_file_columns(lines), "raw_line",
+                        canonical_record(source).alias("_canonical"))
 
 
 # -- the fast test ----------------------------------------------------------------------------

@@ -45,14 +45,14 @@ def open_lakehouse(landing: Path, lake: Path, **environ):
 
 
 def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", tables=None,
-                 **resources):
+                 tags: dict | None = None, **resources):
     """Materializes every table (or only `tables`, reading the others' published versions)
-    with their checks; returns the ExecuteInProcessResult."""
+    with their checks (with run `tags`); returns the ExecuteInProcessResult."""
     defs = build_definitions(pipeline_settings(landing, lake, consent_mode), **resources)
     selection = [AssetKey(table) for table in tables] if tables else None
     with DagsterInstance.ephemeral() as instance:
         return defs.resolve_job_def(stedi_pipeline.name).execute_in_process(
-            instance=instance, raise_on_error=False, asset_selection=selection,
+            instance=instance, raise_on_error=False, asset_selection=selection, tags=tags,
         )
 
 

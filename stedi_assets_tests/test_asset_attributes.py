@@ -25,7 +25,8 @@ PUBLISHED_COLUMNS = {
     "step_trainer_trusted": transforms.STEP_TRAINER_TRUSTED_COLUMNS,
     "machine_learning_curated": transforms.MACHINE_LEARNING_CURATED_COLUMNS,
     "landing_quarantine": ("source", "source_file", "raw_line", "reasons", "quarantined_at"),
-    **{table: ("source_file", "raw_line", *(field.column for field in source.fields),
+    **{table: ("source_file", "source_file_size", "source_file_modified", "raw_line",
+               *(field.column for field in source.fields),
                "invalid_reasons", "unknown_fields")
        for table, source in SOURCE_BY_TABLE.items()},
 }

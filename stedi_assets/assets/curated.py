@@ -6,8 +6,12 @@ from pyspark.sql import DataFrame
 
 from stedi_assets import transforms
 from stedi_assets.assets.attributes import table_asset
-from stedi_assets.contract import CUSTOMER_CURATED, MACHINE_LEARNING_CURATED
-from stedi_assets.resources import PrivacyPolicy
+from stedi_assets.assets.plans import table_plan
+from stedi_assets.contract import (
+    ACCELEROMETER_TRUSTED, CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, STEP_TRAINER_TRUSTED,
+)
+from stedi_assets.incremental import APPEND, UNCHANGED, TableUpdate, appended, as_built
+from stedi_assets.resources import LakehouseResource, PrivacyPolicy
 
 
 @asset(**table_asset(CUSTOMER_CURATED))
@@ -16,9 +20,17 @@ def customer_curated(
     customer_trusted: DataFrame,
     accelerometer_trusted: DataFrame,
     privacy: PrivacyPolicy,
-) -> DataFrame:
+    lakehouse: LakehouseResource,
+) -> TableUpdate:
     context.add_output_metadata({"pseudonym_key": privacy.key_label()})
-    return transforms.customer_curated(customer_trusted, accelerometer_trusted)
+    run, plan = table_plan(context, CUSTOMER_CURATED, lakehouse, privacy)
+    if plan.mode == UNCHANGED:
+        return TableUpdate(plan)
+    if plan.mode == APPEND:
+        return TableUpdate(plan, transforms.new_curated_customers(
+            customer_trusted, appended(run, plan, ACCELEROMETER_TRUSTED),
+            run.read(CUSTOMER_CURATED)))
+    return TableUpdate(plan, transforms.customer_curated(customer_trusted, accelerometer_trusted))
 
 
 @asset(**table_asset(MACHINE_LEARNING_CURATED))
@@ -28,8 +40,15 @@ def machine_learning_curated(
     customer_curated: DataFrame,
     accelerometer_trusted: DataFrame,
     privacy: PrivacyPolicy,
-) -> DataFrame:
+    lakehouse: LakehouseResource,
+) -> TableUpdate:
     context.add_output_metadata({"pseudonym_key": privacy.key_label()})
-    return transforms.machine_learning_curated(
-        step_trainer_trusted, customer_curated, accelerometer_trusted
-    )
+    run, plan = table_plan(context, MACHINE_LEARNING_CURATED, lakehouse, privacy)
+    if plan.mode == UNCHANGED:
+        return TableUpdate(plan)
+    if plan.mode == APPEND:
+        return TableUpdate(plan, transforms.new_machine_learning_pairs(
+            as_built(run, plan, STEP_TRAINER_TRUSTED), appended(run, plan, STEP_TRAINER_TRUSTED),
+            customer_curated, accelerometer_trusted, appended(run, plan, ACCELEROMETER_TRUSTED)))
+    return TableUpdate(plan, transforms.machine_learning_curated(
+        step_trainer_trusted, customer_curated, accelerometer_trusted))

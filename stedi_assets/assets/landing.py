@@ -7,25 +7,31 @@ from pyspark.sql import DataFrame
 
 from stedi_assets import validation
 from stedi_assets.assets.attributes import table_asset
+from stedi_assets.assets.plans import landing_plan, table_plan
+from stedi_assets.incremental import APPEND, UNCHANGED, TableUpdate, appended
 from stedi_assets.contract import (
     ACCELEROMETER, CUSTOMER, LANDING_QUARANTINE, SOURCES, STEP_TRAINER, Source,
 )
-from stedi_assets.resources import LandingZone
+from stedi_assets.resources import LakehouseResource, LandingZone, PrivacyPolicy
 
 
 def landing_asset(source: Source) -> AssetsDefinition:
     @asset(**table_asset(source.table, "json"))
     def _landing(context: AssetExecutionContext, landing_zone: LandingZone,
-                 pyspark: LazyPySparkResource) -> validation.ValidatedLanding:
+                 pyspark: LazyPySparkResource, lakehouse: LakehouseResource,
+                 privacy: PrivacyPolicy) -> TableUpdate:
         hidden = landing_zone.hidden_files(source)
         if hidden:
             context.log.warning(
                 f"{source.name}: {len(hidden)} landing file(s) not read because a name on their "
                 f"path starts with _ or . (hidden from Spark); rename them: {', '.join(hidden[:5])}")
         context.add_output_metadata({"files_not_read": MetadataValue.json(hidden)})
-        lines = validation.read_landing_lines(pyspark.spark_session,
-                                              landing_zone.source_uri(source))
-        return validation.validate_in_parts(lines, source)
+        _, plan = landing_plan(context, source, lakehouse, privacy, landing_zone)
+        if plan.mode == UNCHANGED:
+            return TableUpdate(plan)
+        files = list(plan.new_files) if plan.mode == APPEND else landing_zone.source_uri(source)
+        lines = validation.read_landing_lines(pyspark.spark_session, files)
+        return TableUpdate(plan, validation.validate_in_parts(lines, source))
 
     return _landing
 
@@ -35,10 +41,16 @@ landing_assets = [landing_asset(source) for source in SOURCES]
 
 @asset(**table_asset(LANDING_QUARANTINE))
 def landing_quarantine(
-    customer_landing: DataFrame, accelerometer_landing: DataFrame, step_trainer_landing: DataFrame
-) -> DataFrame:
-    return validation.landing_quarantine([
-        (CUSTOMER, customer_landing),
-        (ACCELEROMETER, accelerometer_landing),
-        (STEP_TRAINER, step_trainer_landing),
-    ])
+    context: AssetExecutionContext, customer_landing: DataFrame,
+    accelerometer_landing: DataFrame, step_trainer_landing: DataFrame,
+    lakehouse: LakehouseResource, privacy: PrivacyPolicy,
+) -> TableUpdate:
+    run, plan = table_plan(context, LANDING_QUARANTINE, lakehouse, privacy)
+    landings = {CUSTOMER: customer_landing, ACCELEROMETER: accelerometer_landing,
+                STEP_TRAINER: step_trainer_landing}
+    if plan.mode == UNCHANGED:
+        return TableUpdate(plan)
+    if plan.mode == APPEND:
+        landings = {source: appended(run, plan, source.table) for source in landings
+                    if not plan.changes[source.table].same_rows}
+    return TableUpdate(plan, validation.landing_quarantine(list(landings.items())))

@@ -28,6 +28,10 @@ from stedi_assets.contract import ZONE_OF_TABLE
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name, pipeline_table
 
 RUN_ID_PROPERTY = "stedi.run-id"
+# What a snapshot was built from: the rules (table code version, consent mode, key) and, per
+# input table, the snapshot of it this version reflects. Incremental runs start from these.
+RULES_PROPERTY = "stedi.rules"
+BUILT_FROM_PREFIX = "stedi.built-from."
 COMMIT_ATTEMPTS = 6
 AUDIT_PREFIX = "audit_"
 _AUDIT_BRANCH = re.compile(r"^audit_(\d{8}_\d{6})_[0-9a-z]+$")
@@ -167,6 +171,25 @@ class Lakehouse:
         return [_snapshot(table, loaded, e.snapshot_id, e.timestamp_ms)
                 for e in reversed(log_entries)]
 
+    def summary(self, table: str, snapshot_id: int | None) -> dict[str, str]:
+        """The summary properties of one snapshot of `table` ({} when there is none)."""
+        loaded = self.iceberg_table(table) if snapshot_id is not None else None
+        found = loaded.metadata.snapshot_by_id(snapshot_id) if loaded is not None else None
+        return dict(found.summary.additional_properties) if found and found.summary else {}
+
+    def appended_records(self, table: str, after: int, upto: int) -> int | None:
+        """How many rows `upto` added to `after` when it descends from it through appends
+        only (then its rows are those of `after` plus the ones appended); else None."""
+        loaded = self.iceberg_table(table)
+        current, added = upto, 0
+        while current != after:
+            found = loaded.metadata.snapshot_by_id(current) if loaded is not None else None
+            if found is None or found.summary is None or found.summary.operation.value != "append":
+                return None
+            added += int(found.summary.additional_properties.get("added-records", 0))
+            current = found.parent_snapshot_id
+        return added
+
     def hive_columns(self, table: str) -> list[tuple[str, str]]:
         from stedi_assets.lake.raw_landing import hive_type
 
@@ -239,16 +262,19 @@ class LakeRun:
     started: datetime
     bases: dict[str, int | None] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)  # by this run
+    plans: dict[str, object] = field(default_factory=dict)  # each table's incremental.Plan
 
     def __post_init__(self):
         self.branch = audit_branch(self.run_id, self.started)
         self.bases = {table: self.lake.main_snapshot_id(table) for table in ZONE_OF_TABLE}
 
     # -- write ---------------------------------------------------------------------------
-    def stage(self, table: str, frames: DataFrame | Iterable[DataFrame]) -> Snapshot:
-        """Writes `frames` as the whole of `table` on this run's audit branch: one DataFrame,
-        or parts written one after the other (the next part is asked for once the previous
-        one is written)."""
+    def stage(self, table: str, frames: DataFrame | Iterable[DataFrame], append: bool = False,
+              stamp: dict[str, str] | None = None) -> Snapshot:
+        """Writes `frames` as the whole of `table` (with `append`: as rows added to its base)
+        on this run's audit branch: one DataFrame, or parts written one after the other (the
+        next part is asked for once the previous one is written). `stamp` goes into the
+        summary of every snapshot written."""
         parts = iter([frames] if isinstance(frames, DataFrame) else frames)
         frame = next(parts)
         identifier = self.lake.catalog.identifier(table)
@@ -269,11 +295,18 @@ class LakeRun:
             if "unknown snapshot" in str(error):
                 raise self._stale(table, "another run published it since this run started") from None
             raise
-        def writer(part: DataFrame):
-            return part.writeTo(f"{identifier}.branch_{self.branch}").option(
-                f"snapshot-property.{RUN_ID_PROPERTY}", self.run_id)
+        properties = {RUN_ID_PROPERTY: self.run_id, **(stamp or {})}
 
-        writer(frame).overwrite(F.lit(True))
+        def writer(part: DataFrame):
+            written = part.writeTo(f"{identifier}.branch_{self.branch}")
+            for key, value in properties.items():
+                written = written.option(f"snapshot-property.{key}", value)
+            return written
+
+        if append and base is not None:
+            writer(frame).append()
+        else:
+            writer(frame).overwrite(F.lit(True))
         for more in parts:
             writer(more).append()
         staged = self.staged(table)
@@ -317,6 +350,23 @@ class LakeRun:
         return snapshot if snapshot.run_id == self.run_id else None
 
     # -- read ----------------------------------------------------------------------------
+    def version(self, table: str) -> int | None:
+        """The snapshot of `table` this run reads once it is published: this run's, else the
+        base."""
+        return self.published.get(table, self.bases.get(table))
+
+    def read_version(self, table: str, snapshot_id: int) -> DataFrame:
+        return self.lake.spark.read.option("versionAsOf", str(snapshot_id)).table(
+            self.lake.catalog.identifier(table))
+
+    def read_appended(self, table: str, after: int, upto: int) -> DataFrame:
+        """The rows appended to `table` after snapshot `after`, up to snapshot `upto`
+        (Iceberg's incremental read; it skips snapshots that are not appends, so callers ask
+        only across appends: see `Lakehouse.appends_only`)."""
+        return (self.lake.spark.read.option("start-snapshot-id", str(after))
+                .option("end-snapshot-id", str(upto))
+                .table(self.lake.catalog.identifier(table)))
+
     def read(self, table: str) -> DataFrame:
         """What this run wrote of `table`, else what was published when the run started."""
         reader = self.lake.spark.read

@@ -24,6 +24,7 @@ def build_resources(settings: Settings) -> dict:
         grace_hours=settings.grace_hours,
         max_shrink=settings.max_shrink,
         accept_shrink=sorted(settings.accept_shrink),
+        incremental=settings.incremental,
         pyspark=pyspark,
     )
     return {

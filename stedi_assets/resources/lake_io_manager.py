@@ -8,27 +8,44 @@ from dagster import (
 from pyspark.sql import DataFrame
 
 from stedi_assets.contract import AUDITED_TABLES
+from stedi_assets.incremental import APPEND, UNCHANGED, TableUpdate
 from stedi_assets.metadata import table_metadata
 from stedi_assets.resources.lakehouse import LakehouseResource
 from stedi_assets.validation import ValidatedLanding
 
 
 class LakeIOManager(ConfigurableIOManager):
-    """Writes every output to its Iceberg table's audit branch for this run; hands downstream
-    what this run published. Tables with blocking checks are published by their check step once
-    all checks pass; the others as soon as they are written."""
+    """Writes every output to its Iceberg table's audit branch for this run (all of it, or
+    the rows it appends); hands downstream what this run published. Tables with blocking
+    checks are published by their check step once all checks pass; the others as soon as
+    they are written. A table its plan leaves unchanged is not written."""
 
     lakehouse: ResourceDependency[LakehouseResource]
 
-    def handle_output(self, context: OutputContext, obj: DataFrame | ValidatedLanding) -> None:
+    def handle_output(self, context: OutputContext, obj: TableUpdate) -> None:
         table = context.asset_key.path[-1]
         run = self.lakehouse.run(context.run_id)
+        plan = run.plans[table] = obj.plan
+        change = {"change": plan.mode, "change_reason": plan.why}
+        if plan.mode == UNCHANGED:
+            published = run.lake.require_published(table)
+            context.add_output_metadata({
+                **change, "dagster/row_count": MetadataValue.int(published.rows),
+                "snapshot_id": str(published.snapshot_id),
+                "published": f"unchanged: snapshot {published.snapshot_id}"})
+            return
+        rows = obj.rows
         started = time.perf_counter()
-        staged = run.stage(table, obj.parts() if isinstance(obj, ValidatedLanding) else obj)
+        staged = run.stage(table, rows.parts() if isinstance(rows, ValidatedLanding) else rows,
+                           append=plan.mode == APPEND, stamp=plan.stamp)
         # Spark computes the table as it writes it: this is the table's cost in this run.
         seconds = round(time.perf_counter() - started, 2)
-        metadata = table_metadata(run.read(table), staged)
+        added = run.read_appended(table, run.bases[table], staged.snapshot_id) \
+            if plan.mode == APPEND else None
+        metadata = {**change, **table_metadata(run.read(table), staged, added)}
         metadata["write_seconds"] = MetadataValue.float(seconds)
+        if plan.new_files:
+            metadata["new_files"] = MetadataValue.int(len(plan.new_files))
         if table in AUDITED_TABLES:
             metadata["published"] = "pending: published when its blocking checks pass"
         else:

@@ -32,6 +32,9 @@ class LakehouseResource(ConfigurableResource):
     grace_hours: float = Field(default=24.0, ge=24)
     max_shrink: float = Field(default=DEFAULT_MAX_SHRINK, ge=0, le=1)
     accept_shrink: list[str] = []
+    # Runs after the first append what new landing files add (see stedi_assets.incremental);
+    # False, or a run tagged stedi/full=true, rebuilds every table.
+    incremental: bool = True
     pyspark: ResourceDependency[LazyPySparkResource]
 
     def lakehouse(self) -> Lakehouse:

@@ -27,6 +27,7 @@ class LandingFile:
     # A name below the source folder starts with `_` or `.`: Hadoop's mark of temporary and
     # marker files, which Spark never reads (no setting turns it off).
     hidden: bool
+    modified_ms: int = 0  # when it was last written, in ms since 1970 (what Spark reads)
 
 
 class LandingZone(ConfigurableResource):
@@ -61,6 +62,12 @@ class LandingZone(ConfigurableResource):
         """Landing files Spark never reads (see `LandingFile.hidden`)."""
         return [file.path for file in self.landing_files(source) if file.hidden]
 
+    def readable_files(self, source: Source) -> dict[str, tuple[int, int]]:
+        """path -> (size, modified ms) of every landing file of `source` Spark reads."""
+        return {(file.path if "://" in file.path else os.path.abspath(file.path)):
+                (file.size, file.modified_ms)
+                for file in self.landing_files(source) if not file.hidden}
+
     def landing_files(self, source: Source) -> list[LandingFile]:
         """Every landing file of `source`, by path."""
         if self.uri.startswith("s3://"):
@@ -82,14 +89,16 @@ def _local_files(folder: Path) -> Iterator[LandingFile]:
             continue
         if stat.S_ISREG(status.st_mode):
             yield LandingFile(str(path), status.st_size, str(status.st_mtime_ns),
-                              _is_hidden(path.relative_to(folder).as_posix()))
+                              _is_hidden(path.relative_to(folder).as_posix()),
+                              status.st_mtime_ns // 1_000_000)
 
 
 def _s3_files(prefix_uri: str) -> list[LandingFile]:
     bucket, prefix = aws.split_s3_uri(prefix_uri)
     return sorted(
         LandingFile(f"s3://{bucket}/{item['Key']}", item["Size"], item["ETag"].strip('"'),
-                    _is_hidden(item["Key"][len(prefix):]))
+                    _is_hidden(item["Key"][len(prefix):]),
+                    int(item["LastModified"].timestamp() * 1000))
         for item in get_objects(bucket, prefix, client=aws.client("s3"))
         if item["Key"].endswith(LANDING_FILE_SUFFIXES)
     )
