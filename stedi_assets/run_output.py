@@ -15,6 +15,8 @@ from typing import Iterator, TextIO
 from dagster import AssetCheckSeverity, DagsterEventType
 
 ROW_COUNT = "dagster/row_count"
+# How a run changed a table (its plan: stedi_assets.incremental), in words.
+CHANGE_WORDS = {"full": "built", "append": "appended to", "unchanged": "unchanged"}
 TAIL_WAIT = "DAGSTER_COMPUTE_LOG_TAIL_WAIT_AFTER_FINISH"
 
 
@@ -91,6 +93,7 @@ def _kept(stream: TextIO, fd: int) -> TextIO:
 
 @dataclass
 class _Table:
+    change: str | None = None  # full, append or unchanged
     started: float | None = None
     rows: int | None = None
     passed: int = 0
@@ -132,8 +135,10 @@ class Progress:
         if event.is_step_start and seen.started is None:
             seen.started = entry.timestamp
         elif event.is_step_materialization:
-            rows = event.step_materialization_data.materialization.metadata.get(ROW_COUNT)
+            metadata = event.step_materialization_data.materialization.metadata
+            rows, change = metadata.get(ROW_COUNT), metadata.get("change")
             seen.rows = rows.value if rows else None
+            seen.change = change.value if change else None
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             if evaluation.passed:
@@ -163,7 +168,7 @@ class Progress:
 
     @staticmethod
     def outcome(seen: _Table, succeeded: bool) -> str:
-        parts = [f"built, {seen.rows} rows"]
+        parts = [f"{CHANGE_WORDS.get(seen.change, 'built')}, {seen.rows} rows"]
         if seen.passed:
             parts.append(f"{seen.passed} checks passed")
         if seen.warnings:

@@ -7,6 +7,8 @@ written, the way a bug upstream would. All runs share one lake: a failed check m
 change what is published.
 """
 
+from dataclasses import replace
+
 import pytest
 from dagster import AssetKey
 from pyspark.sql import DataFrame
@@ -20,6 +22,7 @@ from stedi_assets.checks import (
 from stedi_assets.contract import (
     AUDITED_TABLES, CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, UNIQUE_KEYS,
 )
+from stedi_assets.incremental import FULL_TAG, TableUpdate
 from stedi_assets.validation import ValidatedLanding, missing_reason
 from stedi_assets.definitions import build_definitions
 from stedi_assets.resources import LakeIOManager, build_resources
@@ -58,6 +61,9 @@ def make_every_record_unreadable(df: DataFrame) -> DataFrame:
     return df.withColumn("invalid_reasons", F.array(F.lit("not a JSON object")))
 
 
+# The runs here rebuild every table (tampering with a full version): an incremental run
+# would leave them unchanged. test_incremental.py tampers with appended rows.
+REBUILD = {FULL_TAG: "true"}
 TAMPERS = {}
 CASES = []
 for table in OWNER_AND_TIME:
@@ -93,13 +99,17 @@ def whole(table: DataFrame | ValidatedLanding) -> DataFrame:
     return table
 
 
+def tampered(update: TableUpdate, tamper) -> TableUpdate:
+    return replace(update, rows=tamper(whole(update.rows)))
+
+
 class TamperingLakeIOManager(LakeIOManager):
     table: str
     tamper: str
 
     def handle_output(self, context, obj):
         if context.asset_key.path[-1] == self.table:
-            obj = TAMPERS[self.tamper](whole(obj))
+            obj = tampered(obj, TAMPERS[self.tamper])
         super().handle_output(context, obj)
 
 
@@ -148,7 +158,7 @@ def test_check_fails_blocks_downstream_and_publishes_nothing(
     before = published_state(small_landing, published_lake)
     # Upstream tables are read as published: rebuilding them would only cost time.
     result = run_pipeline(small_landing, published_lake, io_manager=io_manager,
-                          tables={table} | descendants(table))
+                          tables={table} | descendants(table), tags=REBUILD)
 
     evaluations = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
     failed = evaluations[(table, check)]
@@ -176,7 +186,8 @@ class DriftingLakeIOManager(LakeIOManager):
 
     def handle_output(self, context, obj):
         if context.asset_key.path[-1] in SOURCE_BY_TABLE:
-            obj = whole(obj).withColumn("unknown_fields", F.array(F.lit("favouriteColour")))
+            obj = tampered(obj, lambda rows: rows.withColumn(
+                "unknown_fields", F.array(F.lit("favouriteColour"))))
         super().handle_output(context, obj)
 
 
@@ -185,7 +196,7 @@ def test_schema_drift_warns_without_blocking(small_landing, published_lake):
     resources = build_resources(pipeline_settings(small_landing, published_lake))
     io_manager = DriftingLakeIOManager(lakehouse=resources["lakehouse"])
     before = published_state(small_landing, published_lake)
-    result = run_pipeline(small_landing, published_lake, io_manager=io_manager)
+    result = run_pipeline(small_landing, published_lake, io_manager=io_manager, tags=REBUILD)
 
     assert result.success
     drift = [e for e in result.get_asset_check_evaluations() if e.check_name == SCHEMA_DRIFT]

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
-from stedi_assets.contract import LANDING_QUARANTINE, ZONE_OF_TABLE
+from stedi_assets.checks import CONSENT, NO_DUPLICATE_KEYS, ROW_ACCOUNTING, SAME_CUSTOMER_PAIRS
+from stedi_assets.contract import (
+    ACCELEROMETER_TRUSTED, LANDING_QUARANTINE, MACHINE_LEARNING_CURATED, ZONE_OF_TABLE,
+)
 from stedi_assets.incremental import FULL_TAG
+from stedi_assets.resources import LakeIOManager, build_resources
 from stedi_assets.sample_data import SampleSize, generate_landing
-from stedi_assets_tests.conftest import open_lakehouse, run_pipeline
+from stedi_assets_tests.conftest import open_lakehouse, pipeline_settings, run_pipeline
 
 pytestmark = pytest.mark.pipeline
 
@@ -181,3 +187,62 @@ def test_incremental_runs_equal_full_rebuilds(spark, tmp_path, consent_mode):
         left, right = published(root, incremental), published(root, full)
         for table in ZONE_OF_TABLE:
             assert left[table] == right[table], (drop.__name__, table)
+
+
+# -- checks of an append fail on bad appended rows ---------------------------------------------
+
+def _stranger(rows):
+    return rows.unionByName(rows.limit(1).withColumn("user", F.lit("stranger@nowhere.test")))
+
+
+APPEND_TAMPERS = {
+    (ACCELEROMETER_TRUSTED, CONSENT): _stranger,
+    (ACCELEROMETER_TRUSTED, NO_DUPLICATE_KEYS): "repeat",
+    (ACCELEROMETER_TRUSTED, ROW_ACCOUNTING): lambda rows: rows.limit(0),
+    # Last: its run publishes accelerometer_trusted's append, which the cases above tamper with.
+    (MACHINE_LEARNING_CURATED, SAME_CUSTOMER_PAIRS):
+        lambda rows: rows.withColumn("customer_id", F.lit("somebody-else")),
+}
+
+
+class AppendTamperingIOManager(LakeIOManager):
+    table: str
+    check: str
+
+    def handle_output(self, context, obj):
+        if context.asset_key.path[-1] == self.table:
+            assert obj.plan.mode == "append", obj.plan
+            tamper = APPEND_TAMPERS[(self.table, self.check)]
+            if tamper == "repeat":  # a row the table holds already, appended again
+                held = self.lakehouse.run(context.run_id).read(self.table).limit(1)
+                tamper = lambda rows: rows.unionByName(held)  # noqa: E731
+            obj = replace(obj, rows=tamper(obj.rows))
+        super().handle_output(context, obj)
+
+
+@pytest.fixture(scope="module")
+def appended_lake(spark, tmp_path_factory):
+    """A published lake, and new readings of both kinds in its landing, not yet run."""
+    root = tmp_path_factory.mktemp("append") / "landing"
+    generate_landing(root, SampleSize(customers=20, readings_per_device=4))
+    lake = root.parent / "lake"
+    assert run_pipeline(root, lake).success
+    landing = Landing(root)
+    drop_new_readings(landing)
+    drop_step_readings(landing)
+    return root, lake
+
+
+@pytest.mark.parametrize("table, check", list(APPEND_TAMPERS), ids=lambda v: str(v))
+def test_checks_of_an_append_fail_on_bad_appended_rows(appended_lake, table, check):
+    root, lake = appended_lake
+    resources = build_resources(pipeline_settings(root, lake))
+    io_manager = AppendTamperingIOManager(lakehouse=resources["lakehouse"], table=table,
+                                          check=check)
+    before = open_lakehouse(root, lake).require_published(table).snapshot_id
+    result = run_pipeline(root, lake, io_manager=io_manager)
+    failed = {(e.asset_key.path[-1], e.check_name) for e in result.get_asset_check_evaluations()
+              if not e.passed}
+    assert (table, check) in failed
+    assert not result.success
+    assert open_lakehouse(root, lake).require_published(table).snapshot_id == before

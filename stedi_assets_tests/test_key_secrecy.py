@@ -23,7 +23,8 @@ class ExplainingIOManager(LakeIOManager):
     """The project's IO manager, recording each output's extended plan before writing it."""
 
     def handle_output(self, context, obj):
-        frames = [obj.clean] if isinstance(obj, ValidatedLanding) else [obj]
+        rows = obj.rows
+        frames = [rows.clean] if isinstance(rows, ValidatedLanding) else [rows]
         EXPLAINED.extend(extended_plan(frame) for frame in frames)
         super().handle_output(context, obj)
 
