@@ -251,7 +251,7 @@ def schema_drift(_: str, rows: DataFrame, *__) -> Evaluation:
 def valid_records_present(table: str, rows: DataFrame, _: dict, __: PrivacyPolicy,
                           audited: Audited) -> Evaluation:
     def result(counted: dict) -> AssetCheckResult:
-        records, valid = counted["records"]["records"], counted["records"]["valid"]
+        records, valid = counted["records"]["records"], counted["records"]["valid"] or 0
         earlier = counted["earlier"]["valid"] if "earlier" in counted else 0
         problem = audited.policy.empty_source_problem(table, records, valid + earlier)
         return _judged(problem, table, audited, records=records, valid_records=valid)
