@@ -7,6 +7,9 @@ published columns last: those two selects are the schema contract.
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -48,12 +51,25 @@ def within_consent(reading_time: str, consent_mode: str) -> Column:
     return ~before_consent(reading_time, consent_mode)
 
 
-def latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:
-    """One record per normalised email: the latest one, whatever its consent says.
+# customer_landing -> {key digest: its latest records}: the asset and several checks of a
+# run ask for them, each time from the same customer_landing (see LakeRun.read).
+_LATEST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    Deduplication comes before the consent filter so that a later record withdrawing consent
-    wins over an earlier one granting it.
-    """
+
+def latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:
+    """One record per normalised email: the latest one, whatever its consent says. Computed
+    once per customer_landing DataFrame and key (the pseudonyms are collected and hashed on
+    the driver), and cached: the same rows each time."""
+    digest = hashlib.sha256(pseudonym_key.encode()).digest()
+    known = _LATEST.setdefault(customer_landing, {})
+    if digest not in known:
+        known[digest] = _latest_customer_records(customer_landing, pseudonym_key).cache()
+    return known[digest]
+
+
+def _latest_customer_records(customer_landing: DataFrame, pseudonym_key: str) -> DataFrame:
+    """Deduplication comes before the consent filter so that a later record withdrawing
+    consent wins over an earlier one granting it."""
     customers = valid_records(customer_landing).select(
         F.col("customer_name"),
         normalised("email").alias("email"),

@@ -263,6 +263,7 @@ class LakeRun:
     bases: dict[str, int | None] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)  # by this run
     plans: dict[str, object] = field(default_factory=dict)  # each table's incremental.Plan
+    _frames: dict[tuple[str, int], DataFrame] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         self.branch = audit_branch(self.run_id, self.started)
@@ -368,18 +369,26 @@ class LakeRun:
                 .table(self.lake.catalog.identifier(table)))
 
     def read(self, table: str) -> DataFrame:
-        """What this run wrote of `table`, else what was published when the run started."""
+        """What this run wrote of `table`, else what was published when the run started. A
+        snapshot is read as the same DataFrame each time, so that what is derived from it
+        once (the customers' latest records) is known again by it."""
         reader = self.lake.spark.read
-        if table in self.published:
-            reader = reader.option("versionAsOf", str(self.published[table]))
-        elif self.staged(table) is not None:
+        version = self.published.get(table)
+        if version is None and self.staged(table) is not None:
             reader = reader.option("branch", self.branch)
-        elif self.bases.get(table) is not None:
-            reader = reader.option("versionAsOf", str(self.bases[table]))
-        else:
-            raise not_published(table)
+        elif version is None:
+            version = self.bases.get(table)
+            if version is None:
+                raise not_published(table)
+        if version is not None:
+            if (table, version) in self._frames:
+                return self._frames[(table, version)]
+            reader = reader.option("versionAsOf", str(version))
         try:
-            return reader.table(self.lake.catalog.identifier(table))
+            frame = reader.table(self.lake.catalog.identifier(table))
+            if version is not None:
+                self._frames[(table, version)] = frame
+            return frame
         except Exception as error:
             if "Cannot find snapshot" in str(error):
                 raise self._stale(table, "the snapshot this run started from was expired after "
