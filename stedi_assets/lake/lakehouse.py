@@ -356,26 +356,34 @@ class LakeRun:
         base."""
         return self.published.get(table, self.bases.get(table))
 
+    def _reader(self, **options):
+        """A reader of Iceberg tables with `options`. Loaded as a data source, not by table
+        name: Spark resolves one query's references to a table name once, whatever their
+        options, so through Spark Connect (which sends a whole query to be resolved at once)
+        an incremental read beside a whole-table read of the same table would read it
+        whole twice."""
+        reader = self.lake.spark.read.format("iceberg")
+        for key, value in options.items():
+            reader = reader.option(key, str(value))
+        return reader
+
     def read_version(self, table: str, snapshot_id: int) -> DataFrame:
-        return self.lake.spark.read.option("versionAsOf", str(snapshot_id)).table(
-            self.lake.catalog.identifier(table))
+        return self._reader(versionAsOf=snapshot_id).load(self.lake.catalog.identifier(table))
 
     def read_appended(self, table: str, after: int, upto: int) -> DataFrame:
         """The rows appended to `table` after snapshot `after`, up to snapshot `upto`
         (Iceberg's incremental read; it skips snapshots that are not appends, so callers ask
-        only across appends: see `Lakehouse.appends_only`)."""
-        return (self.lake.spark.read.option("start-snapshot-id", str(after))
-                .option("end-snapshot-id", str(upto))
-                .table(self.lake.catalog.identifier(table)))
+        only across appends: see `Lakehouse.appended_records`)."""
+        options = {"start-snapshot-id": after, "end-snapshot-id": upto}
+        return self._reader(**options).load(self.lake.catalog.identifier(table))
 
     def read(self, table: str) -> DataFrame:
         """What this run wrote of `table`, else what was published when the run started. A
         snapshot is read as the same DataFrame each time, so that what is derived from it
         once (the customers' latest records) is known again by it."""
-        reader = self.lake.spark.read
         version = self.published.get(table)
         if version is None and self.staged(table) is not None:
-            reader = reader.option("branch", self.branch)
+            reader = self._reader(branch=self.branch)
         elif version is None:
             version = self.bases.get(table)
             if version is None:
@@ -383,9 +391,9 @@ class LakeRun:
         if version is not None:
             if (table, version) in self._frames:
                 return self._frames[(table, version)]
-            reader = reader.option("versionAsOf", str(version))
+            reader = self._reader(versionAsOf=version)
         try:
-            frame = reader.table(self.lake.catalog.identifier(table))
+            frame = reader.load(self.lake.catalog.identifier(table))
             if version is not None:
                 self._frames[(table, version)] = frame
             return frame
