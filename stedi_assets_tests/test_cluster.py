@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -132,10 +133,22 @@ def test_the_pipeline_runs_unchanged_on_the_warm_engine(course_sample, tmp_path)
             assert status.returncode == 0, status.stderr
             assert status.stdout.startswith(f"engine running at {remote} (pid ")
 
-            assert published_counts(home, course_sample, STEDI_SPARK_REMOTE=remote) == (
+            landing = home / "landing"
+            shutil.copytree(course_sample, landing)
+            assert published_counts(home, landing, STEDI_SPARK_REMOTE=remote) == (
                 EXPECTED["any"])
             # The engine did the work: its log shows the run's Iceberg commits.
             assert "committed to table stedi.machine_learning_curated" in log.read_text()
+
+            # An incremental run through Connect: a copy of a landing file, every reading a
+            # repeat, is appended to the landing table and adds nothing downstream (its row
+            # accounting once read the appended rows as the whole table through Connect).
+            copied = sorted((landing / "accelerometer").rglob("*.json"))[0]
+            shutil.copy(copied, copied.with_name("copy-" + copied.name))
+            lines = sum(1 for line in copied.read_text().splitlines() if line.strip())
+            assert published_counts(home, landing, STEDI_SPARK_REMOTE=remote) == {
+                **EXPECTED["any"],
+                "accelerometer_landing": EXPECTED["any"]["accelerometer_landing"] + lines}
 
             stopped = stedi(home, "engine", "stop")
             assert stopped.returncode == 0 and stopped.stdout.startswith("engine stopped (pid ")
