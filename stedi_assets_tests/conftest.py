@@ -21,33 +21,42 @@ from stedi_assets.settings import load_settings
 COURSE_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "udacity-stedi"
 
 
-# Options of every JVM the tests start: the session's below, and those of `stedi run`, of
-# `dagster dev`'s runs, of `dagster asset materialize` and of a Spark Connect server (Spark's
+# Options of the short-lived JVMs the tests start as subprocesses: those of `stedi run`, of
+# `dagster dev`'s runs, of `dagster asset materialize`, of a Spark Connect server (Spark's
 # launcher adds SPARK_SUBMIT_OPTS to the java command line, silently, and each subprocess
-# inherits this process's environment). The tests' JVMs are short-lived and their data tiny:
-# C1 alone compiles what they run soon enough, without C2's compiler threads taking the second
-# core from Spark, and the serial collector suits a heap this small. What Spark computes is
-# the same; on this 2-core machine a small `stedi run` takes about a sixth less time (more
-# than a third under load), the session's Spark tests about a tenth.
+# inherits this process's environment). Such a JVM lives for one small run: C1 alone compiles
+# what it runs soon enough, without C2's compiler threads taking the second core from Spark, and
+# the serial collector suits its small heap. What Spark computes is the same; on this 2-core
+# machine a small `stedi run` takes about a sixth less time (more than a third under load).
+# The session's own JVM (`spark`) lives for the whole session and runs most pipelines: there
+# C2's code pays for itself (with these options the whole suite's in-process runs were slower),
+# so it starts without them.
 TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def quick_jvms() -> Iterator[None]:
-    """Every JVM started by the tests gets TEST_JVM_OPTIONS (after any a person set)."""
+def quick_jvms() -> Iterator[str | None]:
+    """Every JVM a test starts as a subprocess gets TEST_JVM_OPTIONS (after any a person set);
+    yields the person's own SPARK_SUBMIT_OPTS."""
+    own = os.environ.get("SPARK_SUBMIT_OPTS")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SPARK_SUBMIT_OPTS", " ".join(
-            filter(None, [os.environ.get("SPARK_SUBMIT_OPTS"), TEST_JVM_OPTIONS])))
-        yield
+        patch.setenv("SPARK_SUBMIT_OPTS", " ".join(filter(None, [own, TEST_JVM_OPTIONS])))
+        yield own
 
 
 @pytest.fixture(scope="session")
 def spark(quick_jvms) -> SparkSession:
-    """The session's JVM. Pipelines run in sessions of their own on it (one per lake)."""
+    """The session's JVM, started with the JVM options a person gave, not TEST_JVM_OPTIONS.
+    Pipelines run in sessions of their own on it (one per lake)."""
     builder = SparkSession.builder
     for key, value in spark_conf(load_settings({})).items():
         builder = builder.config(key, value)
-    return builder.config("spark.ui.enabled", "false").getOrCreate()
+    with pytest.MonkeyPatch.context() as patch:
+        if quick_jvms is None:
+            patch.delenv("SPARK_SUBMIT_OPTS")
+        else:
+            patch.setenv("SPARK_SUBMIT_OPTS", quick_jvms)
+        return builder.config("spark.ui.enabled", "false").getOrCreate()
 
 
 def pipeline_settings(landing: Path, lake: Path, consent_mode: str = "any", **environ):
