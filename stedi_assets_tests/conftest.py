@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -117,6 +119,24 @@ def small_landing(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("landing")
     generate_landing(root, SampleSize(customers=40, readings_per_device=6))
     return root
+
+
+@pytest.fixture(scope="session")
+def published(spark, small_landing, tmp_path_factory):
+    """The small landing with every table published by `stedi run` (in this process) into a
+    lake of its own, and what it printed: (landing, lake, printed_tables). Shared by the tests
+    that only read it (the `stedi` commands, the row counts a run of the small landing gives);
+    a test that changes a lake makes its own."""
+    from stedi_assets.cli import main
+
+    lake = tmp_path_factory.mktemp("published") / "lake"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STEDI_LANDING_URI", str(small_landing))
+        patch.setenv("STEDI_LAKE_URI", str(lake))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["run"]) == 0
+    return small_landing, lake, printed_tables(out.getvalue())
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,5 @@
 """The `stedi` command line: run, tables, sql, ddl, vacuum, and one-line errors."""
 
-import contextlib
-import io
 import json
 import shutil
 import sqlite3
@@ -9,20 +7,6 @@ import sqlite3
 import pytest
 
 from stedi_assets.cli import main
-from stedi_assets_tests.conftest import printed_tables
-
-
-@pytest.fixture(scope="module")
-def published(spark, small_landing, tmp_path_factory):
-    """A lake with every table published by `stedi run`, and what it printed."""
-    lake = tmp_path_factory.mktemp("cli") / "lake"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STEDI_LANDING_URI", str(small_landing))
-        patch.setenv("STEDI_LAKE_URI", str(lake))
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            assert main(["run"]) == 0
-    return small_landing, lake, printed_tables(out.getvalue())
 
 
 @pytest.fixture
