@@ -85,9 +85,23 @@ def report_problems(result, terminal) -> list:
         if event.is_step_failure:
             error = event.step_failure_data.error
             cause = error.cause or error
-            message = (cause.message or error.message).strip().splitlines()[0]
-            terminal.say(f"step {event.step_key} failed: {message}", error=True)
+            terminal.say(f"step {event.step_key} failed: "
+                         f"{failure_line(cause.message or error.message)}", error=True)
     return failed
+
+
+def failure_line(message: str) -> str:
+    """One line for a failure: a JVM error's first line only names the Java call
+    ("An error occurred while calling o3744.collectToPython"), so its innermost cause is said
+    instead, which names what went wrong (a missing file, a refused request)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no message"
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        return f"{lines[0]} {causes[-1]}"[:600]
+    java = next((line.lstrip(": ") for line in lines[1:] if line.startswith(": ")), None)
+    return f"{lines[0]} {java}"[:600] if java else lines[0]
 
 
 def state_home() -> Path:

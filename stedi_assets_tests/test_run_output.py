@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from stedi_assets.contract import ZONE_OF_TABLE
+from stedi_assets.cli import failure_line
 from stedi_assets.run_output import quiet
 from stedi_assets_tests.conftest import printed_tables
 
@@ -98,3 +99,28 @@ def test_verbose_moves_nothing(capfd):
         print("python says")
         terminal.say("a table built")
     assert capfd.readouterr().out == "python says\na table built\n"
+
+
+JVM_FAILURE = """An error occurred while calling o3744.collectToPython.
+: org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 9.0 failed
+\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2898)
+Caused by: org.apache.iceberg.exceptions.RuntimeIOException: Failed to open input stream
+\tat org.apache.iceberg.aws.s3.S3InputStream.openStream(S3InputStream.java:207)
+Caused by: java.net.SocketException: Connection reset
+\tat java.base/sun.nio.ch.NioSocketImpl.implRead(NioSocketImpl.java:328)
+"""
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("message, line", [
+    (JVM_FAILURE, "An error occurred while calling o3744.collectToPython. "
+                  "java.net.SocketException: Connection reset"),
+    ("An error occurred while calling o12.sql.\n: java.io.FileNotFoundException: /lake/x\n"
+     "\tat java.io.File(File.java:1)", "An error occurred while calling o12.sql. "
+                                        "java.io.FileNotFoundException: /lake/x"),
+    ("table customer_trusted has no published snapshot yet\nmore", "table customer_trusted "
+                                                                    "has no published snapshot yet"),
+    ("", "no message"),
+])
+def test_a_failed_step_is_said_by_its_innermost_cause(message, line):
+    assert failure_line(message) == line
