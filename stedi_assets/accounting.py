@@ -12,7 +12,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets import tally
+from stedi_assets import tally, transforms
 from stedi_assets.tally import Tally
 from stedi_assets.transforms import (
     CONSENT_DATE, before_consent, consents_to_research, device_owners, latest_customer_records,
@@ -67,7 +67,7 @@ def accelerometer_tallies(accelerometer_landing: DataFrame, quarantine: DataFram
     return {**_read_valid_quarantined(accelerometer_landing, quarantine, "accelerometer"),
             "kept": tally.rows(accelerometer_trusted),
             **_fates(joined.withColumn("_fate", fate), ["user", "timestamp", "x", "y", "z"],
-                     kept_before=kept_before)}
+                     "timestamp", kept_before=kept_before)}
 
 
 def step_trainer_tallies(step_trainer_landing: DataFrame, quarantine: DataFrame,
@@ -94,7 +94,7 @@ def step_trainer_tallies(step_trainer_landing: DataFrame, quarantine: DataFrame,
     classified = joined.withColumn("_fate", fate)
     return {**_read_valid_quarantined(step_trainer_landing, quarantine, "step_trainer"),
             "kept": tally.rows(step_trainer_trusted),
-            **_fates(classified, ["serial_number", "sensor_reading_time"],
+            **_fates(classified, ["serial_number", "sensor_reading_time"], "sensor_reading_time",
                      conflicting="distance_from_object", kept_before=kept_before)}
 
 
@@ -141,14 +141,18 @@ def step_trainer_terms(step_trainer_landing: DataFrame, quarantine: DataFrame,
         step_trainer_trusted, pseudonym_key, consent_mode)))
 
 
-def _fates(classified: DataFrame, keys: list[str], conflicting: str | None = None,
+def _fates(classified: DataFrame, keys: list[str], reading_time: str,
+           conflicting: str | None = None,
            kept_before: DataFrame | None = None) -> dict[str, Tally]:
     """How many rows met each fate, how many different keys the candidates have and (with
     `conflicting`) how many of those keys carry more than one value of that column. With
     `kept_before`, a candidate whose key it holds is a duplicate of a kept row."""
     extra = {}
     if kept_before is not None:
-        held = kept_before.select(*keys).distinct().withColumn("_held", F.lit(True))
+        # Only the held rows of the new readings' times can share a key with them.
+        held = transforms.readings_within(kept_before, reading_time, classified,
+                                          reading_time).select(
+            *keys).distinct().withColumn("_held", F.lit(True))
         classified = classified.join(held, on=keys, how="left").withColumn(
             "_fate", F.when((F.col("_fate") == CANDIDATE) & F.col("_held").isNotNull(),
                             F.lit(KEPT_BEFORE)).otherwise(F.col("_fate")))

@@ -18,12 +18,12 @@ from dagster import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets import accounting, incremental, quality, tally
+from stedi_assets import accounting, incremental, quality, tally, transforms
 from stedi_assets.contract import (
     ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, AUDITED_TABLES, CURATED, CUSTOMER_CURATED,
     CUSTOMER_LANDING, CUSTOMER_TRUSTED, DIRECT_IDENTIFIERS, LANDING, LANDING_QUARANTINE,
     MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, STEP_TRAINER_LANDING, STEP_TRAINER_TRUSTED,
-    UNIQUE_KEYS, ZONE_OF_TABLE,
+    TABLE_BY_NAME, TABLES, UNIQUE_KEYS, ZONE_OF_TABLE,
 )
 from stedi_assets.erasure import Erasure
 from stedi_assets.incremental import APPEND, UNCHANGED
@@ -47,13 +47,8 @@ WARNINGS = frozenset({SCHEMA_DRIFT})  # reported, never blocking
 SAMPLE_SIZE = 5
 
 # How each table names the customer a row belongs to, and when the reading was taken.
-OWNER_AND_TIME = {
-    CUSTOMER_TRUSTED: ("email", None),
-    ACCELEROMETER_TRUSTED: ("user", "timestamp"),
-    CUSTOMER_CURATED: ("customer_id", None),
-    STEP_TRAINER_TRUSTED: ("serial_number", "sensor_reading_time"),
-    MACHINE_LEARNING_CURATED: ("customer_id", "sensor_reading_time"),
-}
+OWNER_AND_TIME = {table.name: (table.owner, table.reading_time) for table in TABLES
+                  if table.owner is not None}
 
 
 @dataclass(frozen=True)
@@ -174,9 +169,11 @@ def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy, *
 
 def no_duplicate_keys(table: str, rows: DataFrame, _: dict, __: PrivacyPolicy,
                       audited: Audited) -> Evaluation:
-    keys = UNIQUE_KEYS[table]
+    keys, reading_time = UNIQUE_KEYS[table], TABLE_BY_NAME[table].reading_time
     if audited.whole is not None:  # a new row may repeat an old one: every row of its keys
-        rows = audited.whole.join(rows.select(*keys), on=list(keys), how="left_semi")
+        whole = audited.whole if reading_time is None else transforms.readings_within(
+            audited.whole, reading_time, rows, reading_time)
+        rows = whole.join(rows.select(*keys), on=list(keys), how="left_semi")
     return violations_found(
         quality.duplicate_keys(rows, keys), [*keys, "occurrences"], key=", ".join(keys)
     )
@@ -332,7 +329,7 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
         base = run.bases[table]
         audited = replace(audited, whole=rows, before=run.read_version(table, base))
         rows = run.read_appended(table, base, staged.snapshot_id)
-        inputs = _appended_inputs(table, inputs, run, plan)
+        inputs = _appended_inputs(table, inputs, run, plan, rows)
     results = evaluate(table, rows, inputs, privacy, audited)
     passed = all(result.passed for name, result in results if name not in WARNINGS)
     outcome = {"audit_branch": run.branch,
@@ -367,9 +364,12 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
         raise stale
 
 
-def _appended_inputs(table: str, inputs: dict, run, plan) -> dict:
+def _appended_inputs(table: str, inputs: dict, run, plan, added_rows: DataFrame) -> dict:
     """An accounted table's source as the rows the run appended to it, and their quarantined
     records: the accounting of what this run added."""
+    if table == MACHINE_LEARNING_CURATED:  # the new pairs' phone readings, by their times
+        return {**inputs, ACCELEROMETER_TRUSTED: transforms.readings_within(
+            inputs[ACCELEROMETER_TRUSTED], "timestamp", added_rows, "sensor_reading_time")}
     if table not in ACCOUNTED_SOURCE:
         return inputs
     source = ACCOUNTED_SOURCE[table]

@@ -115,6 +115,14 @@ class Table:
     about: str
     columns: tuple[Column, ...]
     unique_key: tuple[str, ...] = ()  # no two published rows share it (the dedup check)
+    # Whose row it is, and when its reading was taken (the consent check's columns). Data
+    # files are written in `reading_time` order, so that a read of a time window (what an
+    # incremental run compares new readings with) skips the files outside it.
+    owner: str | None = None
+    reading_time: str | None = None
+    # Identity partitions: the landing tables' files, so that which landing files a table
+    # holds (its ledger) is read from Iceberg's metadata, not from its rows.
+    partitioned_by: tuple[str, ...] = ()
     # Raised when what the table holds changes while its columns stay the same (a new rule);
     # a change of the columns changes the code version by itself.
     revision: int = 1
@@ -129,7 +137,8 @@ class Table:
         revision (not with a description): the UI marks a table built by other rules as out
         of date."""
         schema = [(column.name, column.type) for column in self.columns]
-        digest = sha256(repr((schema, self.unique_key)).encode()).hexdigest()[:8]
+        layout = (self.unique_key, self.partitioned_by) if self.partitioned_by else self.unique_key
+        digest = sha256(repr((schema, layout)).encode()).hexdigest()[:8]
         return f"{CONTRACT_VERSION}.{self.revision}-{digest}"
 
 
@@ -142,6 +151,9 @@ def _fields(source: Source) -> dict[str, Column]:
 
 
 _SOURCE_FILE = Column("source_file", "string", "The landing file the line was read from.")
+# What identifies the landing file a line was read from: its path, and its size and
+# modification time as read (a file re-written under the same path is told apart).
+FILE_COLUMNS = ("source_file", "source_file_size", "source_file_modified")
 _FILE_IDENTITY = (
     Column("source_file_size", "bigint", "The landing file's size in bytes when it was read."),
     Column("source_file_modified", "timestamp", "When the landing file was last modified, as "
@@ -164,7 +176,8 @@ def _landing(source: Source) -> Table:
          Column("invalid_reasons", "array<string>", "Why the record breaks the data contract, "
                 "one reason per bad field; empty when the record is valid."),
          Column("unknown_fields", "array<string>", "Fields of the record the contract does not "
-                "know: ignored, and counted by the schema drift check.")))
+                "know: ignored, and counted by the schema drift check.")),
+        partitioned_by=FILE_COLUMNS)
 
 
 _customer, _phone, _step = _fields(CUSTOMER), _fields(ACCELEROMETER), _fields(STEP_TRAINER)
@@ -214,7 +227,7 @@ TABLES = (
            Column("email", "string",
                   f"The customer's e-mail address, {_NORMALISED}. {_IDENTIFIER}"),
            _customer["phone"], _customer["birth_day"], *_CUSTOMER_DETAILS),
-          unique_key=("email",)),
+          unique_key=("email",), owner="email"),
     Table(ACCELEROMETER_TRUSTED, TRUSTED,
           f"Phone readings of customer_trusted customers, {_CONSENT_MODE}, each distinct "
           "reading once. Holds personal data (the e-mail address).",
@@ -222,17 +235,18 @@ TABLES = (
            Column("user", "string", "E-mail address of the customer whose phone took the "
                   f"reading, {_NORMALISED}. {_IDENTIFIER}"),
            _phone["timestamp"], _phone["x"], _phone["y"], _phone["z"]),
-          unique_key=("user", "timestamp", "x", "y", "z")),
+          unique_key=("user", "timestamp", "x", "y", "z"), owner="user", reading_time="timestamp"),
     Table(STEP_TRAINER_TRUSTED, TRUSTED,
           "Step Trainer readings of devices that belong to exactly one customer_curated "
           f"customer, {_CONSENT_MODE}: one row per device and millisecond.",
           _STEP_READING,
-          unique_key=("serial_number", "sensor_reading_time")),
+          unique_key=("serial_number", "sensor_reading_time"), owner="serial_number",
+          reading_time="sensor_reading_time"),
     Table(CUSTOMER_CURATED, CURATED,
           "customer_trusted customers with at least one phone reading in "
           "accelerometer_trusted, without direct identifiers (customer_id instead).",
           (_CUSTOMER_ID, *_CUSTOMER_DETAILS),
-          unique_key=("customer_id",)),
+          unique_key=("customer_id",), owner="customer_id"),
     Table(MACHINE_LEARNING_CURATED, CURATED,
           "The table step-detection models are trained on: each Step Trainer reading paired "
           "with its owner's phone readings of the same millisecond, never another customer's. "
@@ -241,7 +255,8 @@ TABLES = (
            Column("sensor_reading_time", "bigint", "When both readings were taken, "
                   f"{_EPOCH}: the Step Trainer's reading time, equal to the phone's timestamp."),
            _STEP_READING[2], _phone["x"], _phone["y"], _phone["z"]),
-          unique_key=("serial_number", "sensor_reading_time", "customer_id", "x", "y", "z")),
+          unique_key=("serial_number", "sensor_reading_time", "customer_id", "x", "y", "z"),
+          owner="customer_id", reading_time="sensor_reading_time"),
 )
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 ZONE_OF_TABLE = {table.name: table.zone for table in TABLES}

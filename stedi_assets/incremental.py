@@ -133,7 +133,10 @@ def plan_landing(run: LakeRun, table: str, table_rules: str, incremental: bool,
     stamped = _stamp_problem(run, table, table_rules, incremental)
     if stamped:
         return Plan(table, FULL, stamped, stamp)
-    held = ingested_files(run.read(table))
+    held = ingested_files(run, table)
+    if held is None:
+        return Plan(table, FULL, "its landing files are not in its partitions (an earlier "
+                                 "layout)", stamp)
     for path, (size, modified) in held.items():
         if path not in listed:
             return Plan(table, FULL, f"landing file {path} was removed", stamp)
@@ -160,12 +163,10 @@ def _stamp_problem(run: LakeRun, table: str, table_rules: str, incremental: bool
     return f"its build stamp lacks {', '.join(missing)}" if missing else None
 
 
-def ingested_files(landing: DataFrame) -> dict[str, tuple[int, int]]:
-    """path -> (size, modified ms) of every file a landing table holds rows of."""
-    held = landing.groupBy("source_file", "source_file_size").agg(
-        F.max(F.unix_millis("source_file_modified")).alias("modified")).collect()
-    return {plain_path(row["source_file"]): (row["source_file_size"], row["modified"])
-            for row in held}
+def ingested_files(run: LakeRun, table: str) -> dict[str, tuple[int, int]] | None:
+    """path -> (size, modified ms) of every file the landing table's base holds rows of."""
+    held = run.lake.ledger(table, run.bases[table])
+    return None if held is None else {plain_path(uri): file for uri, file in held.items()}
 
 
 def plain_path(uri: str) -> str:

@@ -187,13 +187,27 @@ def machine_learning_curated(
 # -- what new rows add, when the customers did not change (incremental runs) -----------------
 # Each is the full transform applied to the new rows only, less what the table holds already:
 # with the same customers, an old row's fate cannot change, so these are exactly the rows a
-# full rebuild would add.
+# full rebuild would add. A stored table is only read within the times of the new readings.
+
+def readings_within(stored: DataFrame, stored_time: str, new: DataFrame, new_time: str
+                    ) -> DataFrame:
+    """The rows of `stored` taken between the first and the last time of `new`: all that a
+    join of the two on the reading time can match. The bounds are collected (one small job
+    over the new rows) and filter as literals, so Iceberg skips every data file of `stored`
+    outside them (readings tables are written in time order): what a new file costs does not
+    grow with the history."""
+    first, last = new.agg(F.min(new_time), F.max(new_time)).first()
+    if first is None:
+        return stored.where(F.lit(False))
+    return stored.where(F.col(stored_time).between(first, last))
+
 
 def new_accelerometer_readings(new_landing: DataFrame, customer_trusted: DataFrame,
                                accelerometer_trusted_now: DataFrame, consent_mode: str) -> DataFrame:
     added = accelerometer_trusted(new_landing, customer_trusted, consent_mode)
     key = list(TABLE_BY_NAME[ACCELEROMETER_TRUSTED].unique_key)
-    return added.join(accelerometer_trusted_now.select(*key), on=key, how="left_anti").select(
+    stored = readings_within(accelerometer_trusted_now, "timestamp", added, "timestamp")
+    return added.join(stored.select(*key), on=key, how="left_anti").select(
         *ACCELEROMETER_TRUSTED_COLUMNS)
 
 
@@ -207,7 +221,8 @@ def new_curated_customers(customer_trusted: DataFrame, new_readings: DataFrame,
 def _new_step_candidates(new_landing: DataFrame, customer_curated: DataFrame,
                          step_trainer_trusted_now: DataFrame, consent_mode: str) -> DataFrame:
     added = step_trainer_trusted(new_landing, customer_curated, consent_mode)
-    stored = step_trainer_trusted_now.select(
+    stored = readings_within(step_trainer_trusted_now, "sensor_reading_time",
+                             added, "sensor_reading_time").select(
         "serial_number", "sensor_reading_time", F.col("distance_from_object").alias("_stored"))
     return added.join(stored, on=["serial_number", "sensor_reading_time"], how="left")
 
@@ -233,8 +248,10 @@ def new_machine_learning_pairs(step_trainer_before: DataFrame, new_steps: DataFr
                                new_readings: DataFrame) -> DataFrame:
     """Pairs of a new Step Trainer reading with any phone reading, and of an earlier Step
     Trainer reading with a new phone reading: the pairs the table lacks, each once."""
-    with_new_steps = machine_learning_curated(new_steps, customer_curated,
-                                              accelerometer_trusted_now)
-    with_new_readings = machine_learning_curated(step_trainer_before, customer_curated,
-                                                 new_readings)
+    phone_then = readings_within(accelerometer_trusted_now, "timestamp",
+                                 new_steps, "sensor_reading_time")
+    steps_then = readings_within(step_trainer_before, "sensor_reading_time",
+                                 new_readings, "timestamp")
+    with_new_steps = machine_learning_curated(new_steps, customer_curated, phone_then)
+    with_new_readings = machine_learning_curated(steps_then, customer_curated, new_readings)
     return with_new_steps.unionByName(with_new_readings).select(*MACHINE_LEARNING_CURATED_COLUMNS)

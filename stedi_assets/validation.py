@@ -14,7 +14,7 @@ from typing import Callable, ClassVar, Iterator
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from stedi_assets.contract import LANDING_FILE_SUFFIXES, Field, Source
+from stedi_assets.contract import FILE_COLUMNS, LANDING_FILE_SUFFIXES, Field, Source
 
 NOT_AN_OBJECT = "line is not a JSON object"
 NOT_UTF8 = "line is not valid UTF-8"
@@ -43,11 +43,6 @@ def _is_blank(column: Column) -> Column:
 _LONG_LIMIT = 9.2e18  # a little under 2**63: larger integers do not fit an epoch column
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE")
-
-
-# What identifies the landing file a line was read from, beside the line: its path, and its
-# size and modification time as read (a file re-written under the same path is told apart).
-FILE_COLUMNS = ("source_file", "source_file_size", "source_file_modified")
 
 
 def read_landing_lines(spark: SparkSession, source_uri: str | list[str]) -> DataFrame:

@@ -153,3 +153,72 @@ def test_a_run_whose_starting_snapshot_was_expired_stops_with_one_line(lake):
     with pytest.raises(StalePublish, match="another run published it since this run started"):
         slow.stage(TABLE, frame(lake, 7))
     assert count(lake) == 5
+
+
+def landing_rows(lake, files: dict[str, tuple[int, datetime]]):
+    """Two valid customer records from each of `files` (path -> (size, modified))."""
+    from stedi_assets.contract import CUSTOMER
+    from stedi_assets.validation import validate
+    from stedi_assets_tests.helpers import customer
+    import json
+
+    lines = [(path, size, modified, json.dumps(customer(f"{n}@{Path(path).stem}.com", "S1")))
+             for path, (size, modified) in files.items() for n in range(2)]
+    frame = lake.spark.createDataFrame(
+        lines, "source_file string, source_file_size bigint, source_file_modified timestamp, "
+               "raw_line string")
+    return validate(frame, CUSTOMER)
+
+
+def test_a_landing_table_s_ledger_is_read_from_its_partitions(lake):
+    then = datetime(2026, 11, 1, 8, 30, 15, 250_000, tzinfo=timezone.utc)
+    first = {"file:/landing/customer/a.json": (120, then),
+             "file:/landing/customer/b%20c.json": (340, then + timedelta(seconds=7))}
+    run = lake.start_run("run-ledger")
+    staged = run.stage("customer_landing", landing_rows(lake, first))
+    later = {"s3a://bucket/landing/customer/d.json": (99, then + timedelta(days=1))}
+    run.publish("customer_landing")
+    appended = lake.start_run("run-ledger-2")
+    more = appended.stage("customer_landing", landing_rows(lake, later), append=True)
+
+    def millis(files):
+        return {path: (size, int(at.timestamp() * 1000)) for path, (size, at) in files.items()}
+
+    assert lake.ledger("customer_landing", staged.snapshot_id) == millis(first)
+    assert lake.ledger("customer_landing", more.snapshot_id) == millis(first | later)
+
+
+def earlier_table(lake, table: str, rows) -> int:
+    """`table` as an earlier version made it, without the contract's layout, holding `rows`;
+    returns its snapshot."""
+    from stedi_assets.contract import TABLE_BY_NAME
+
+    identifier = lake.catalog.identifier(table)
+    lake.catalog.pyiceberg  # makes the catalog's folder, as a run does
+    lake.sql(f"CREATE NAMESPACE IF NOT EXISTS {identifier.rsplit('.', 1)[0]}")
+    columns = ", ".join(f"`{c.name}` {c.type}" for c in TABLE_BY_NAME[table].columns)
+    lake.sql(f"CREATE TABLE {identifier} ({columns}) USING iceberg "
+             f"LOCATION '{lake.catalog.location(table)}'")
+    rows.writeTo(identifier).append()
+    return lake.main_snapshot_id(table)
+
+
+def test_an_earlier_layout_is_given_the_contract_s_on_the_next_full_write(lake):
+    files = {"file:/landing/customer/a.json": (1, LONG_AGO)}
+    landing = "customer_landing"
+    before = earlier_table(lake, landing, landing_rows(lake, files))
+    readings = lake.spark.createDataFrame(
+        [("id", "a@b.com", at, 0.0, 0.0, 0.0) for at in (5, 1, 9, 3)],
+        "customer_id string, user string, timestamp bigint, x double, y double, z double")
+    earlier_table(lake, "accelerometer_trusted", readings)
+    assert lake.ledger(landing, before) is None  # an incremental run rebuilds it
+
+    run = lake.start_run("run-layout")
+    run.stage(landing, landing_rows(lake, files))
+    run.stage("accelerometer_trusted", readings)
+
+    assert lake.ledger(landing, run.staged(landing).snapshot_id) == {
+        "file:/landing/customer/a.json": (1, int(LONG_AGO.timestamp() * 1000))}
+    loaded = lake.iceberg_table("accelerometer_trusted")
+    assert [loaded.schema().find_column_name(f.source_id)
+            for f in loaded.sort_order().fields] == ["timestamp"]

@@ -152,3 +152,14 @@ def test_machine_learning_pairs_only_readings_of_the_same_customer(spark):
     assert rows(table, "customer_id", "serial_number", "sensor_reading_time", "x") == [
         (a_id, "sa", T0, 1.0), (a_id, "sa", T0, 2.0)]
     assert not {"email", "user", "customer_name", "phone", "birth_day"} & set(table.columns)
+
+
+def test_readings_within_keeps_the_stored_rows_of_the_new_readings_times(spark):
+    stored = spark.createDataFrame([(at,) for at in range(10)], "timestamp bigint")
+    new = spark.createDataFrame([(6, "b"), (3, "a")], "sensor_reading_time bigint, s string")
+    none = new.where("false")
+
+    within = transforms.readings_within(stored, "timestamp", new, "sensor_reading_time")
+
+    assert rows(within, "timestamp") == [(3,), (4,), (5,), (6,)]
+    assert transforms.readings_within(stored, "timestamp", none, "sensor_reading_time").count() == 0

@@ -24,7 +24,7 @@ from typing import Iterable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from stedi_assets.contract import ZONE_OF_TABLE
+from stedi_assets.contract import FILE_COLUMNS, TABLE_BY_NAME, ZONE_OF_TABLE
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name, pipeline_table
 
 RUN_ID_PROPERTY = "stedi.run-id"
@@ -190,6 +190,26 @@ class Lakehouse:
             current = found.parent_snapshot_id
         return added
 
+    def ledger(self, table: str, snapshot_id: int) -> dict[str, tuple[int, int]] | None:
+        """uri -> (size, modified ms) of every landing file a landing table's snapshot holds
+        rows of, as Spark named it, from the table's partitions: metadata, no Spark job,
+        whatever the table's size. None when a data file lies outside those partitions (a
+        table of an earlier layout)."""
+        import pyarrow.compute as pc
+
+        partitions = self.iceberg_table(table).inspect.partitions(snapshot_id=snapshot_id)
+        if "partition" not in partitions.column_names:
+            return None
+        found = partitions.column("partition").combine_chunks()
+        if any(name not in {f.name for f in found.type} for name in FILE_COLUMNS):
+            return None
+        path, size, modified = (found.field(name) for name in FILE_COLUMNS)
+        if path.null_count:
+            return None
+        micros = pc.cast(modified, "int64").to_pylist()
+        return {uri: (bytes_, at // 1000) for uri, bytes_, at in
+                zip(path.to_pylist(), size.to_pylist(), micros)}
+
     def hive_columns(self, table: str) -> list[tuple[str, str]]:
         from stedi_assets.lake.raw_landing import hive_type
 
@@ -307,6 +327,8 @@ class LakeRun:
         if append and base is not None:
             writer(frame).append()
         else:
+            if base is not None:  # a table made before its layout was the contract's
+                self._lay_out(table)
             writer(frame).overwrite(F.lit(True))
         for more in parts:
             writer(more).append()
@@ -330,16 +352,40 @@ class LakeRun:
             "write.metadata.delete-after-commit.enabled": "true",
             "write.metadata.previous-versions-max": "20",
         }
+        spec = TABLE_BY_NAME[table]
+        if spec.partitioned_by:
+            # A task writes one file per landing file it read; no shuffle to group them.
+            properties |= {"write.distribution-mode": "none", "write.spark.fanout.enabled": "true"}
         listed = ", ".join(f"'{key}'='{value}'" for key, value in properties.items())
+        partitioned = (f" PARTITIONED BY ({', '.join(f'`{c}`' for c in spec.partitioned_by)})"
+                       if spec.partitioned_by else "")
         for statement in (
                 f"CREATE NAMESPACE IF NOT EXISTS {catalog.identifier(table).rsplit('.', 1)[0]}",
-                f"CREATE TABLE IF NOT EXISTS {catalog.identifier(table)} ({columns}) USING iceberg "
-                f"LOCATION '{catalog.location(table)}' TBLPROPERTIES ({listed})"):
+                f"CREATE TABLE IF NOT EXISTS {catalog.identifier(table)} ({columns}) USING iceberg"
+                f"{partitioned} LOCATION '{catalog.location(table)}' TBLPROPERTIES ({listed})"):
             try:
                 self.lake.sql(statement)
             except Exception as error:  # another run created it a moment ago
                 if "already exists" not in str(error).lower():
                     raise
+        self._lay_out(table)
+
+    def _lay_out(self, table: str) -> None:
+        """Gives `table` the contract's partitions and write order where it lacks them (a
+        table made by an earlier version): metadata only, the next full write follows it."""
+        spec, loaded = TABLE_BY_NAME[table], self.lake.iceberg_table(table)
+        identifier = self.lake.catalog.identifier(table)
+        names = {loaded.schema().find_column_name(f.source_id) for f in loaded.spec().fields}
+        for column in spec.partitioned_by:
+            if column not in names:
+                self.lake.commit(f"ALTER TABLE {identifier} ADD PARTITION FIELD `{column}`")
+        if spec.partitioned_by and not set(spec.partitioned_by) <= names:
+            self.lake.commit(f"ALTER TABLE {identifier} SET TBLPROPERTIES ("
+                             "'write.distribution-mode'='none', "
+                             "'write.spark.fanout.enabled'='true')")
+        ordered = [loaded.schema().find_column_name(f.source_id) for f in loaded.sort_order().fields]
+        if spec.reading_time and ordered != [spec.reading_time]:
+            self.lake.commit(f"ALTER TABLE {identifier} WRITE ORDERED BY `{spec.reading_time}`")
 
     def staged(self, table: str) -> Snapshot | None:
         """What this run wrote of `table` and has not published: its audit branch's head."""
