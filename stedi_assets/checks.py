@@ -63,6 +63,9 @@ class Audited:
     # version the rows were appended to.
     whole: DataFrame | None = None
     before: DataFrame | None = None
+    # The version appended to holds a record that passed the fast validation (a null raw
+    # line), so a valid one: known from its files' metrics, without reading it.
+    clean_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,14 +252,15 @@ def valid_records_present(table: str, rows: DataFrame, _: dict, __: PrivacyPolic
                           audited: Audited) -> Evaluation:
     def result(counted: dict) -> AssetCheckResult:
         records, valid = counted["records"]["records"], counted["records"]["valid"] or 0
-        earlier = counted["earlier"]["valid"] if "earlier" in counted else 0
+        earlier = counted["earlier"]["valid"] if "earlier" in counted else int(audited.clean_before)
         problem = audited.policy.empty_source_problem(table, records, valid + earlier)
         return _judged(problem, table, audited, records=records, valid_records=valid)
 
     is_valid = F.size(F.col("invalid_reasons")) == 0
     valid = F.sum(F.when(is_valid, 1).otherwise(0))
     tallies = {"records": tally.tally(rows, records=F.count(F.lit(1)), valid=valid)}
-    if audited.before is not None:  # appended rows: valid ones published before count too
+    if audited.before is not None and not audited.clean_before:
+        # Appended rows: valid ones published before count too.
         tallies["earlier"] = tally.tally(audited.before.where(is_valid).limit(1),
                                          valid=F.count(F.lit(1)))
     return Evaluation(tallies, result)
@@ -327,7 +331,9 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     if plan is not None and plan.mode == APPEND and staged is not None:
         # What the run appended is checked; what it was appended to passed when published.
         base = run.bases[table]
-        audited = replace(audited, whole=rows, before=run.read_version(table, base))
+        audited = replace(audited, whole=rows, before=run.read_version(table, base),
+                          clean_before=table in SOURCE_BY_TABLE
+                          and run.lake.nulls(table, base, "raw_line") > 0)
         rows = run.read_appended(table, base, staged.snapshot_id)
         inputs = _appended_inputs(table, inputs, run, plan, rows)
     results = evaluate(table, rows, inputs, privacy, audited)

@@ -186,6 +186,9 @@ def test_a_landing_table_s_ledger_is_read_from_its_partitions(lake):
 
     assert lake.ledger("customer_landing", staged.snapshot_id) == millis(first)
     assert lake.ledger("customer_landing", more.snapshot_id) == millis(first | later)
+    # Clean records keep no raw line: the metrics tell a version holds valid records.
+    assert lake.nulls("customer_landing", staged.snapshot_id, "raw_line") == 4
+    assert lake.nulls("customer_landing", staged.snapshot_id, "email") == 0
 
 
 def earlier_table(lake, table: str, rows) -> int:

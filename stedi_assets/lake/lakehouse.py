@@ -210,6 +210,14 @@ class Lakehouse:
         return {uri: (bytes_, at // 1000) for uri, bytes_, at in
                 zip(path.to_pylist(), size.to_pylist(), micros)}
 
+    def nulls(self, table: str, snapshot_id: int, column: str) -> int:
+        """How many nulls `column` holds in a snapshot, from its data files' metrics."""
+        loaded = self.iceberg_table(table)
+        field_id = loaded.schema().find_field(column).field_id
+        files = loaded.inspect.data_files(snapshot_id=snapshot_id)
+        return sum(dict(counts or []).get(field_id, 0)
+                   for counts in files.column("null_value_counts").to_pylist())
+
     def hive_columns(self, table: str) -> list[tuple[str, str]]:
         from stedi_assets.lake.raw_landing import hive_type
 
