@@ -28,6 +28,8 @@ from stedi_assets.contract import FILE_COLUMNS, TABLE_BY_NAME, ZONE_OF_TABLE
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name, pipeline_table
 
 RUN_ID_PROPERTY = "stedi.run-id"
+# Partitioned (landing) tables: a task writes one file per landing file it read, no shuffle.
+FANOUT_WRITES = {"write.distribution-mode": "none", "write.spark.fanout.enabled": "true"}
 # What a snapshot was built from: the rules (table code version, consent mode, key) and, per
 # input table, the snapshot of it this version reflects. Incremental runs start from these.
 RULES_PROPERTY = "stedi.rules"
@@ -362,8 +364,7 @@ class LakeRun:
         }
         spec = TABLE_BY_NAME[table]
         if spec.partitioned_by:
-            # A task writes one file per landing file it read; no shuffle to group them.
-            properties |= {"write.distribution-mode": "none", "write.spark.fanout.enabled": "true"}
+            properties |= FANOUT_WRITES
         listed = ", ".join(f"'{key}'='{value}'" for key, value in properties.items())
         partitioned = (f" PARTITIONED BY ({', '.join(f'`{c}`' for c in spec.partitioned_by)})"
                        if spec.partitioned_by else "")
@@ -388,9 +389,8 @@ class LakeRun:
             if column not in names:
                 self.lake.commit(f"ALTER TABLE {identifier} ADD PARTITION FIELD `{column}`")
         if spec.partitioned_by and not set(spec.partitioned_by) <= names:
-            self.lake.commit(f"ALTER TABLE {identifier} SET TBLPROPERTIES ("
-                             "'write.distribution-mode'='none', "
-                             "'write.spark.fanout.enabled'='true')")
+            listed = ", ".join(f"'{key}'='{value}'" for key, value in FANOUT_WRITES.items())
+            self.lake.commit(f"ALTER TABLE {identifier} SET TBLPROPERTIES ({listed})")
         ordered = [loaded.schema().find_column_name(f.source_id) for f in loaded.sort_order().fields]
         if spec.reading_time and ordered != [spec.reading_time]:
             self.lake.commit(f"ALTER TABLE {identifier} WRITE ORDERED BY `{spec.reading_time}`")
