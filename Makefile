@@ -18,8 +18,10 @@ java:
 run: $(INSTALLED) java
 	$(VENV)/bin/stedi run
 
+# Two workers, a file at a time (conftest.py puts the longest files first).
+TEST_WORKERS ?= 2
 test: $(INSTALLED) java
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The tests that need no JVM, pipeline or server (seconds): see README, Tests.
 test-unit: $(INSTALLED)

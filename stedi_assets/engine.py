@@ -106,19 +106,22 @@ def start(settings: Settings, folder: Path, port: int = DEFAULT_PORT,
     spark_home = spark_home or pyspark_home()
     command = server_command(settings, port, spark_home)
     env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": HOST}
+    from stedi_assets.spark_config import jars_resolved_alone, lake_catalog
+
     log = folder / LOG_FILE
-    with log.open("w") as output:
-        # A session of its own: the terminal's Ctrl-C and the CLI's exit leave it running.
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    (folder / PID_FILE).write_text(f"{process.pid}\n")
-    try:
-        _wait_until_listening(process, port, log, timeout)
-    except BaseException:  # a failed start, or Ctrl-C while waiting: no half-started engine
-        _end(process.pid, grace=0)
-        process.wait()
-        (folder / PID_FILE).unlink(missing_ok=True)
-        raise
+    with jars_resolved_alone(lake_catalog(settings).spark_conf()):
+        with log.open("w") as output:
+            # A session of its own: the terminal's Ctrl-C and the CLI's exit leave it running.
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output,
+                                       stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        (folder / PID_FILE).write_text(f"{process.pid}\n")
+        try:
+            _wait_until_listening(process, port, log, timeout)
+        except BaseException:  # a failed start, or Ctrl-C while waiting: no half-started engine
+            _end(process.pid, grace=0)
+            process.wait()
+            (folder / PID_FILE).unlink(missing_ok=True)
+            raise
     return Server(process.pid, port), True
 
 

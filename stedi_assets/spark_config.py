@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock
+
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.settings import Settings
 
@@ -59,10 +65,16 @@ def own_session(conf: dict[str, str]):
     session. Every resource of a run asks for the same `conf` and gets the same session."""
     from pyspark.sql import SparkSession
 
+    from pyspark import SparkContext
+
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
-    shared = builder.getOrCreate()
+    if SparkContext._active_spark_context is None:  # the JVM starts (and resolves its jars)
+        with jars_resolved_alone(conf):
+            shared = builder.getOrCreate()
+    else:
+        shared = builder.getOrCreate()
     if type(shared).__module__.startswith("pyspark.sql.connect"):
         return shared  # a Connect client's session is its own already
     key = tuple(sorted(conf.items()))
@@ -75,3 +87,32 @@ def own_session(conf: dict[str, str]):
             session.conf.set(name, value)
     _SESSIONS[key] = session
     return session
+
+
+RESOLVING_LOCK = ".resolving.lock"
+
+
+def missing_packages(conf: dict[str, str]) -> list[str]:
+    """The Maven packages of `conf` whose jar is not yet in its jar cache (Spark's Ivy copies
+    each package it resolved to `<cache>/jars/<group>_<artifact>-<version>.jar`, last)."""
+    packages, cache = conf.get("spark.jars.packages"), conf.get("spark.jars.ivy")
+    if not packages or not cache:
+        return []
+    jars = Path(cache) / "jars"
+    return [package for package in packages.split(",")
+            if not (jars / "{}_{}-{}.jar".format(*package.split(":"))).is_file()]
+
+
+@contextmanager
+def jars_resolved_alone(conf: dict[str, str]) -> Iterator[None]:
+    """Around the start of a JVM with `conf`: while its jar cache lacks a package, one process
+    at a time starts. Ivy cannot fill one cache from two processes at once (two first runs on a
+    fresh machine would both download, and one can read the other's half-written files); once
+    the jars are there, JVMs start side by side."""
+    if not missing_packages(conf):
+        yield
+        return
+    cache = Path(conf["spark.jars.ivy"])
+    cache.mkdir(parents=True, exist_ok=True)
+    with FileLock(cache / RESOLVING_LOCK):
+        yield

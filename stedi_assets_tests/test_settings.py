@@ -131,3 +131,53 @@ def test_a_resource_field_with_a_fixed_set_of_values_is_validated():
 
     with pytest.raises(ValidationError):
         PrivacyPolicy(consent_mode="sometimes", pseudonym_key="k")
+
+
+TAKE_THE_LOCK = """
+import sys
+from filelock import FileLock, Timeout
+try:
+    FileLock(sys.argv[1]).acquire(timeout=0)
+except Timeout:
+    sys.exit(3)
+"""
+
+
+def _lock_is_free(path: Path) -> bool:
+    import subprocess
+    import sys
+
+    taken = subprocess.run([sys.executable, "-c", TAKE_THE_LOCK, str(path)], timeout=60)
+    assert taken.returncode in (0, 3), taken
+    return taken.returncode == 0
+
+
+def test_jvms_start_one_at_a_time_only_while_the_jar_cache_lacks_a_jar(tmp_path):
+    from stedi_assets.spark_config import (RESOLVING_LOCK, jars_resolved_alone,
+                                           missing_packages, spark_conf)
+
+    cache = tmp_path / "ivy"
+    conf = spark_conf(load_settings({"STEDI_LAKE_URI": str(tmp_path / "lake"),
+                                     "STEDI_JAR_CACHE": str(cache)}))
+    packages = conf["spark.jars.packages"].split(",")
+    assert missing_packages(conf) == packages
+    with jars_resolved_alone(conf):  # another process starting a JVM now waits
+        assert not _lock_is_free(cache / RESOLVING_LOCK)
+    assert _lock_is_free(cache / RESOLVING_LOCK)
+
+    (cache / "jars").mkdir()
+    for package in packages[1:]:  # Ivy's names: <group>_<artifact>-<version>.jar
+        (cache / "jars" / "{}_{}-{}.jar".format(*package.split(":"))).touch()
+    assert missing_packages(conf) == packages[:1]
+    (cache / "jars" / "{}_{}-{}.jar".format(*packages[0].split(":"))).touch()
+    assert missing_packages(conf) == []
+    with jars_resolved_alone(conf):  # every jar there: JVMs start side by side
+        assert _lock_is_free(cache / RESOLVING_LOCK)
+
+
+def test_a_remote_engine_s_session_resolves_no_jars_here():
+    from stedi_assets.spark_config import missing_packages, spark_conf
+
+    conf = spark_conf(load_settings({"STEDI_SPARK_REMOTE": "sc://127.0.0.1:15002",
+                                     "STEDI_JAR_CACHE": "/nonexistent/ivy"}))
+    assert missing_packages(conf) == []

@@ -119,17 +119,28 @@ def _graph_node(page, table: str):
 def _expand_all_groups(page) -> None:
     """Opens every group of the lineage (landing, trusted, curated): collapsed, a group shows
     only its name and size."""
-    from playwright.sync_api import expect
+    from playwright.sync_api import TimeoutError as Timeout, expect
 
     # The graph's own settings, beside its zoom buttons (not the navigation's Settings).
     zoom_in = page.locator('[aria-label="zoom_in"]')
     expect(zoom_in).to_be_visible(timeout=120_000)
-    zoom_in.locator('xpath=ancestor::div[.//*[@aria-label="settings"]][1]').locator(
-        '[aria-label="settings"]').click()
+    settings = zoom_in.locator('xpath=ancestor::div[.//*[@aria-label="settings"]][1]').locator(
+        '[aria-label="settings"]')
     expand = page.get_by_role("menuitem", name="Expand all groups")
-    expect(expand.or_(page.get_by_role("menuitem", name="Collapse all groups"))).to_be_visible()
-    if expand.count():
-        expand.click()
+    # The newsletter dialog can open over the menu at any moment; skipping it closes the
+    # menu, so the menu is opened again.
+    for attempt in range(3):
+        try:
+            settings.click()
+            expect(expand.or_(page.get_by_role("menuitem", name="Collapse all groups"))
+                   ).to_be_visible()
+            if expand.count():
+                expand.click(timeout=10_000)
+            break
+        except (Timeout, AssertionError):
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     page.keyboard.press("Escape")
 
 
