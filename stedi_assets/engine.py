@@ -98,6 +98,8 @@ def _arguments(pid: int) -> str:
 def start(settings: Settings, folder: Path, port: int = DEFAULT_PORT,
           spark_home: Path | None = None, timeout: float = START_TIMEOUT) -> tuple[Server, bool]:
     """The engine, started unless it runs already (then False), once its server listens."""
+    from stedi_assets.spark_config import jars_resolved_alone, lake_catalog
+
     server = running(folder)
     if server:
         return server, False
@@ -106,8 +108,6 @@ def start(settings: Settings, folder: Path, port: int = DEFAULT_PORT,
     spark_home = spark_home or pyspark_home()
     command = server_command(settings, port, spark_home)
     env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": HOST}
-    from stedi_assets.spark_config import jars_resolved_alone, lake_catalog
-
     log = folder / LOG_FILE
     with jars_resolved_alone(lake_catalog(settings).spark_conf()):
         with log.open("w") as output:

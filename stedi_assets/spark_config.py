@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from filelock import FileLock
@@ -63,17 +63,14 @@ def own_session(conf: dict[str, str]):
     has (the expensive part), but SQL settings, the Iceberg catalog among them, are this
     session's own: Spark builds a catalog once per session, so a second lake needs a second
     session. Every resource of a run asks for the same `conf` and gets the same session."""
-    from pyspark.sql import SparkSession
-
     from pyspark import SparkContext
+    from pyspark.sql import SparkSession
 
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
-    if SparkContext._active_spark_context is None:  # the JVM starts (and resolves its jars)
-        with jars_resolved_alone(conf):
-            shared = builder.getOrCreate()
-    else:
+    starts_the_jvm = SparkContext._active_spark_context is None  # and resolves its jars
+    with jars_resolved_alone(conf) if starts_the_jvm else nullcontext():
         shared = builder.getOrCreate()
     if type(shared).__module__.startswith("pyspark.sql.connect"):
         return shared  # a Connect client's session is its own already

@@ -50,15 +50,16 @@ def quick_jvms() -> Iterator[str | None]:
 def spark(quick_jvms) -> SparkSession:
     """The session's JVM, started with the JVM options a person gave, not TEST_JVM_OPTIONS.
     Pipelines run in sessions of their own on it (one per lake)."""
+    conf = spark_conf(load_settings({}))
     builder = SparkSession.builder
-    for key, value in spark_conf(load_settings({})).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     with pytest.MonkeyPatch.context() as patch:
         if quick_jvms is None:
             patch.delenv("SPARK_SUBMIT_OPTS")
         else:
             patch.setenv("SPARK_SUBMIT_OPTS", quick_jvms)
-        with jars_resolved_alone(spark_conf(load_settings({}))):  # `make test`'s workers
+        with jars_resolved_alone(conf):  # `make test`'s two workers start theirs at once
             return builder.config("spark.ui.enabled", "false").getOrCreate()
 
 
