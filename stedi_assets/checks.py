@@ -1,26 +1,27 @@
-"""Asset checks on every landing, trusted and curated table, one step per table.
+"""Asset checks on every landing, trusted and curated table, in the table's own step.
 
-The audit of write-audit-publish: a table's check step checks the version its run wrote and
-publishes it only when every blocking check passes. A failing blocking check leaves the
+The audit of write-audit-publish: once a table's step has written its version to the run's
+audit branch, it checks that version and publishes it only when every blocking check passes. A failing blocking check leaves the
 published snapshot as it was and stops the run before any downstream table is built from
 bad data. Schema drift (unknown fields) only warns.
 """
 
 
+import functools
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
 from dagster import (
-    AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
-    AssetChecksDefinition, AssetIn, AssetKey, MetadataValue, multi_asset_check,
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+    MetadataValue, Output,
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets import accounting, incremental, quality, tally, transforms
 from stedi_assets.contract import (
-    ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, AUDITED_TABLES, CURATED, CUSTOMER_CURATED,
+    ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, CURATED, CUSTOMER_CURATED,
     CUSTOMER_LANDING, CUSTOMER_TRUSTED, DIRECT_IDENTIFIERS, LANDING, LANDING_QUARANTINE,
     MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, STEP_TRAINER_LANDING, STEP_TRAINER_TRUSTED,
     TABLE_BY_NAME, TABLES, UNIQUE_KEYS, ZONE_OF_TABLE,
@@ -312,23 +313,38 @@ def evaluate(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy,
             for name, evaluation in evaluations.items()]
 
 
-def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
-          privacy: PrivacyPolicy, lakehouse: LakehouseResource):
+def audited(compute: Callable[..., incremental.TableUpdate]):
+    """An audited table's step from the function that computes its TableUpdate: the update,
+    which the IO manager writes to the run's audit branch, then the result of every check of
+    that version, which is published when every blocking check passes. A failed blocking
+    check fails the step (Dagster), so nothing downstream is built from it."""
+    @functools.wraps(compute)
+    def step(context: AssetExecutionContext, *args, privacy: PrivacyPolicy,
+             lakehouse: LakehouseResource, **kwargs):
+        update = compute(context, *args, privacy=privacy, lakehouse=lakehouse, **kwargs)
+        yield Output(update)
+        yield from audit(context, update.plan.table, privacy, lakehouse)
+
+    return step
+
+
+def audit(context: AssetExecutionContext, table: str, privacy: PrivacyPolicy,
+          lakehouse: LakehouseResource):
     """Checks what this run wrote of `table` (its audit branch) and publishes it when every
-    blocking check passes. Without it (checks run on their own) it checks what is published."""
+    blocking check passes."""
     run = lakehouse.run(context.run.run_id)
-    plan = run.plans.get(table)
-    if plan is not None and plan.mode == UNCHANGED:
+    plan = run.plans[table]
+    if plan.mode == UNCHANGED:
         yield from _unchanged(table, run)
         return
-    staged = run.staged(table)
+    inputs = {name: _input(context, run, table, name) for name in check_inputs(table)}
+    staged = run.require_staged(table)
     started = time.perf_counter()
     published = run.lake.published(table)
-    audited = Audited(rows=staged.rows if staged else None,
-                      published_rows=published.rows if published else None,
+    audited = Audited(rows=staged.rows, published_rows=published.rows if published else None,
                       policy=lakehouse.shrink_policy())
     rows = run.read(table)
-    if plan is not None and plan.mode == APPEND and staged is not None:
+    if plan.mode == APPEND:
         # What the run appended is checked; what it was appended to passed when published.
         base = run.bases[table]
         audited = replace(audited, whole=rows, before=run.read_version(table, base),
@@ -338,17 +354,15 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
         inputs = _appended_inputs(table, inputs, run, plan, rows)
     results = evaluate(table, rows, inputs, privacy, audited)
     passed = all(result.passed for name, result in results if name not in WARNINGS)
-    outcome = {"audit_branch": run.branch,
+    outcome = {"audit_branch": run.branch, "checked_snapshot": str(staged.snapshot_id),
                "check_seconds": MetadataValue.float(round(time.perf_counter() - started, 2))}
     erasure = None
-    if table == CUSTOMER_TRUSTED and staged is not None:
+    if table == CUSTOMER_TRUSTED:
         # Erasure does not wait for a green run: whatever the checks say.
         erasure = Erasure.plan(run, inputs[CUSTOMER_LANDING], privacy.pseudonym_key)
         erasure.erase_downstream()
     stale = None
-    if staged is None:
-        outcome["published"] = "already published: checked the published snapshot"
-    elif passed:
+    if passed:
         try:
             started = time.perf_counter()
             outcome["published"] = f"snapshot {run.publish(table).snapshot_id}"
@@ -361,13 +375,22 @@ def audit(context: AssetCheckExecutionContext, table: str, inputs: dict,
     if erasure is not None:
         erasure.finish(customer_trusted_published=table in run.published)
         outcome["erased_withdrawn_rows"] = MetadataValue.json(erasure.erased)
-    outcome["checked_snapshot"] = str((staged or run.lake.require_published(table)).snapshot_id)
     for name, result in results:
         yield AssetCheckResult(asset_key=AssetKey(table), check_name=name, passed=result.passed,
                                severity=result.severity, description=result.description,
                                metadata={**result.metadata, **outcome})
     if stale is not None:
         raise stale
+
+
+def _input(context: AssetExecutionContext, run, table: str, name: str) -> DataFrame:
+    """A table the checks of `table` compare it with, as this run wrote it (when the run
+    selected it) or as published."""
+    selected = context.run.asset_selection
+    if (selected is None or AssetKey(name) in selected) and name not in run.plans:
+        raise RuntimeError(f"the checks of {table} compare it with {name}, which this run "
+                           "has not written yet (its step failed or did not run)")
+    return run.read(name)
 
 
 def _appended_inputs(table: str, inputs: dict, run, plan, added_rows: DataFrame) -> dict:
@@ -395,22 +418,10 @@ def _unchanged(table: str, run):
                                          "this run", "checked_snapshot": str(published.snapshot_id)})
 
 
-def table_checks(table: str) -> AssetChecksDefinition:
-    """One step per table that evaluates all of its checks, then publishes it."""
+def check_specs(table: str) -> list[AssetCheckSpec]:
+    """The checks of `table`, evaluated in the table's own step once it is written, after the
+    tables they compare it with (their `additional_deps`; the table's lineage is unchanged)."""
     inputs = check_inputs(table)
-    specs = [
-        AssetCheckSpec(name, asset=table, blocking=name not in WARNINGS,
-                       description=DESCRIPTIONS[name], additional_deps=inputs)
-        for name in check_names(table)
-    ]
-
-    @multi_asset_check(name=f"{table}_checks", specs=specs,
-                       ins={name: AssetIn(name) for name in inputs})
-    def _checks(context: AssetCheckExecutionContext, privacy: PrivacyPolicy,
-                lakehouse: LakehouseResource, **tables: DataFrame):
-        yield from audit(context, table, tables, privacy, lakehouse)
-
-    return _checks
-
-
-all_checks = [table_checks(table) for table in sorted(AUDITED_TABLES)]
+    return [AssetCheckSpec(name, asset=table, blocking=name not in WARNINGS,
+                           description=DESCRIPTIONS[name], additional_deps=inputs)
+            for name in check_names(table)]

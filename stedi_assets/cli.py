@@ -63,6 +63,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+CHECKS_FAILED = "DagsterAssetCheckFailedError"
+
+
 def report_problems(result, terminal) -> list:
     """Says every failed or warning check and failed step on stderr; returns the failed
     blocking checks."""
@@ -82,7 +85,8 @@ def report_problems(result, terminal) -> list:
                      f"{evaluation.asset_key.path[-1]}.{evaluation.check_name} ({details})",
                      error=True)
     for event in result.all_events:
-        if event.is_step_failure:
+        # A step that failed by its blocking checks failed as said above.
+        if event.is_step_failure and event.step_failure_data.error.cls_name != CHECKS_FAILED:
             error = event.step_failure_data.error
             cause = error.cause or error
             terminal.say(f"step {event.step_key} failed: "

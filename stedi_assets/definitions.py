@@ -1,4 +1,4 @@
-"""The code location: assets, checks, the job, the sensor and resources."""
+"""The code location: assets (each with its checks), the job, the sensor and resources."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dagster import Definitions, in_process_executor
 
 from stedi_assets.assets import all_assets
 from stedi_assets.assets.attributes import located
-from stedi_assets.checks import all_checks
 from stedi_assets.jobs import stedi_pipeline
 from stedi_assets.resources import build_resources
 from stedi_assets.sensors import build_landing_sensor
@@ -21,7 +20,6 @@ def build_definitions(settings: Settings | None = None, **resources) -> Definiti
     # In-process: every step shares the run's one SparkSession (one JVM per run, not per step).
     return Definitions(
         assets=located(all_assets, lake_catalog(settings)),
-        asset_checks=all_checks,
         jobs=[stedi_pipeline],
         sensors=[build_landing_sensor(settings.sensor_running,
                                       settings.sensor_interval_seconds)],

@@ -102,29 +102,18 @@ class _Table:
 
 
 class Progress:
-    """Listens to a run's Dagster events and says one line per table when its last step ends
-    (its checks, which publish it, or the table itself when it has none):
+    """Listens to a run's Dagster events and says one line per table when its step ends:
     `customer_trusted   built, 120 rows, 5 checks passed, published (3.1 s)`."""
 
     def __init__(self, defs, terminal: Terminal):
         self.terminal = terminal
-        self.table_of_step: dict[str, str] = {}
-        self.last_step: dict[str, str] = {}
-        # An asset's op, and a multi-asset check's, is its step; the checks come last.
-        for definition in defs.assets or ():
-            self._step(definition.node_def.name, {key.path[-1] for key in definition.keys})
-        for definition in defs.asset_checks or ():
-            self._step(definition.node_def.name,
-                       {key.asset_key.path[-1] for key in definition.check_keys})
-        self.width = max(map(len, self.last_step), default=0)
+        # An asset's op is its step, which runs its checks too.
+        self.table_of_step: dict[str, str] = {
+            definition.node_def.name: definition.key.path[-1] for definition in defs.assets or ()
+            if len(definition.keys) == 1}
+        self.width = max(map(len, self.table_of_step.values()), default=0)
         self.tables: dict[str, _Table] = {}
         self.said: set[str] = set()
-
-    def _step(self, step: str, tables: set[str]) -> None:
-        if len(tables) == 1:
-            table = tables.pop()
-            self.table_of_step[step] = table
-            self.last_step[table] = step
 
     def __call__(self, entry) -> None:
         event = entry.dagster_event
@@ -149,14 +138,13 @@ class Progress:
                 seen.failed.append(evaluation.check_name)
         elif event.is_step_failure and seen.rows is None:
             self.say(table, "failed" + self.took(seen, entry))
-        elif event.is_step_failure or (event.is_step_success
-                                       and event.step_key == self.last_step[table]):
+        elif event.is_step_failure or event.is_step_success:
             self.say(table, self.outcome(seen, event.is_step_success) + self.took(seen, entry))
 
     def finish(self) -> None:
         """Says the tables the run never reached (Dagster skips the steps after a failure
         without an event of their own)."""
-        for table in self.last_step:
+        for table in self.table_of_step.values():
             seen = self.tables.get(table, _Table())
             self.say(table, "not built: a table it reads failed" if seen.rows is None
                      else self.outcome(seen, False))

@@ -92,9 +92,9 @@ def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", tables=No
 
 
 def check_keys() -> set:
-    from stedi_assets.checks import all_checks
+    from stedi_assets.assets import all_assets
 
-    return {key for checks in all_checks for key in checks.check_keys}
+    return {key for asset in all_assets for key in asset.check_keys}
 
 
 def row_counts(result) -> dict[str, int]:

@@ -6,6 +6,7 @@ from pyspark.sql import DataFrame
 
 from stedi_assets import transforms
 from stedi_assets.assets.attributes import table_asset
+from stedi_assets.checks import audited
 from stedi_assets.assets.plans import table_plan
 from stedi_assets.contract import (
     ACCELEROMETER_TRUSTED, CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, STEP_TRAINER_TRUSTED,
@@ -15,6 +16,7 @@ from stedi_assets.resources import LakehouseResource, PrivacyPolicy
 
 
 @asset(**table_asset(CUSTOMER_CURATED))
+@audited
 def customer_curated(
     context: AssetExecutionContext,
     customer_trusted: DataFrame,
@@ -22,7 +24,7 @@ def customer_curated(
     privacy: PrivacyPolicy,
     lakehouse: LakehouseResource,
 ) -> TableUpdate:
-    context.add_output_metadata({"pseudonym_key": privacy.key_label()})
+    context.add_output_metadata({"pseudonym_key": privacy.key_label()}, output_name="result")
     run, plan = table_plan(context, CUSTOMER_CURATED, lakehouse, privacy)
     if plan.mode == UNCHANGED:
         return TableUpdate(plan)
@@ -34,6 +36,7 @@ def customer_curated(
 
 
 @asset(**table_asset(MACHINE_LEARNING_CURATED))
+@audited
 def machine_learning_curated(
     context: AssetExecutionContext,
     step_trainer_trusted: DataFrame,
@@ -42,7 +45,7 @@ def machine_learning_curated(
     privacy: PrivacyPolicy,
     lakehouse: LakehouseResource,
 ) -> TableUpdate:
-    context.add_output_metadata({"pseudonym_key": privacy.key_label()})
+    context.add_output_metadata({"pseudonym_key": privacy.key_label()}, output_name="result")
     run, plan = table_plan(context, MACHINE_LEARNING_CURATED, lakehouse, privacy)
     if plan.mode == UNCHANGED:
         return TableUpdate(plan)

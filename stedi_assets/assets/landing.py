@@ -7,6 +7,7 @@ from pyspark.sql import DataFrame
 
 from stedi_assets import validation
 from stedi_assets.assets.attributes import table_asset
+from stedi_assets.checks import audited
 from stedi_assets.assets.plans import landing_plan, table_plan
 from stedi_assets.incremental import APPEND, UNCHANGED, TableUpdate, appended
 from stedi_assets.contract import (
@@ -17,6 +18,7 @@ from stedi_assets.resources import LakehouseResource, LandingZone, PrivacyPolicy
 
 def landing_asset(source: Source) -> AssetsDefinition:
     @asset(**table_asset(source.table, "json"))
+    @audited
     def _landing(context: AssetExecutionContext, landing_zone: LandingZone,
                  pyspark: LazyPySparkResource, lakehouse: LakehouseResource,
                  privacy: PrivacyPolicy) -> TableUpdate:
@@ -25,7 +27,8 @@ def landing_asset(source: Source) -> AssetsDefinition:
             context.log.warning(
                 f"{source.name}: {len(hidden)} landing file(s) not read because a name on their "
                 f"path starts with _ or . (hidden from Spark); rename them: {', '.join(hidden[:5])}")
-        context.add_output_metadata({"files_not_read": MetadataValue.json(hidden)})
+        context.add_output_metadata({"files_not_read": MetadataValue.json(hidden)},
+                                    output_name="result")
         _, plan = landing_plan(context, source, lakehouse, privacy, landing_zone)
         if plan.mode == UNCHANGED:
             return TableUpdate(plan)

@@ -6,6 +6,7 @@ from pyspark.sql import DataFrame
 
 from stedi_assets import transforms
 from stedi_assets.assets.attributes import table_asset
+from stedi_assets.checks import audited
 from stedi_assets.assets.plans import table_plan
 from stedi_assets.contract import (
     ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, CUSTOMER_TRUSTED, STEP_TRAINER_LANDING,
@@ -16,6 +17,7 @@ from stedi_assets.resources import LakehouseResource, PrivacyPolicy
 
 
 @asset(**table_asset(CUSTOMER_TRUSTED))
+@audited
 def customer_trusted(context: AssetExecutionContext, customer_landing: DataFrame,
                      privacy: PrivacyPolicy, lakehouse: LakehouseResource) -> TableUpdate:
     # Customers are few: a change rebuilds the table (there is no append plan for it).
@@ -26,6 +28,7 @@ def customer_trusted(context: AssetExecutionContext, customer_landing: DataFrame
 
 
 @asset(**table_asset(ACCELEROMETER_TRUSTED))
+@audited
 def accelerometer_trusted(
     context: AssetExecutionContext, accelerometer_landing: DataFrame,
     customer_trusted: DataFrame, privacy: PrivacyPolicy, lakehouse: LakehouseResource,
@@ -42,6 +45,7 @@ def accelerometer_trusted(
 
 
 @asset(**table_asset(STEP_TRAINER_TRUSTED))
+@audited
 def step_trainer_trusted(
     context: AssetExecutionContext, step_trainer_landing: DataFrame,
     customer_curated: DataFrame, privacy: PrivacyPolicy, lakehouse: LakehouseResource,

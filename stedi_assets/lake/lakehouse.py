@@ -342,10 +342,7 @@ class LakeRun:
             writer(frame).overwrite(F.lit(True))
         for more in parts:
             writer(more).append()
-        staged = self.staged(table)
-        if staged is None:
-            raise RuntimeError(f"{table}: the write to branch {self.branch} left no snapshot")
-        return staged
+        return self.require_staged(table)
 
     def _create(self, table: str, frame: DataFrame) -> None:
         catalog = self.lake.catalog
@@ -403,6 +400,12 @@ class LakeRun:
             return None
         snapshot = _snapshot(table, loaded, ref.snapshot_id)
         return snapshot if snapshot.run_id == self.run_id else None
+
+    def require_staged(self, table: str) -> Snapshot:
+        staged = self.staged(table)
+        if staged is None:
+            raise TableNotPublished(f"{table}: this run wrote nothing to publish")
+        return staged
 
     # -- read ----------------------------------------------------------------------------
     def version(self, table: str) -> int | None:
@@ -463,9 +466,7 @@ class LakeRun:
         dropped: `main` holds the snapshot now, and downstream steps read it by its id."""
         if table in self.published:  # a retried call: done already
             return _snapshot(table, self.lake.iceberg_table(table), self.published[table])
-        staged = self.staged(table)
-        if staged is None:
-            raise TableNotPublished(f"{table}: this run wrote nothing to publish")
+        staged = self.require_staged(table)
         identifier = self.lake.catalog.identifier(table)
         try:
             self.lake.commit(f"CALL lake.system.fast_forward(table => '{identifier}', "
