@@ -48,23 +48,20 @@ def quarantine_reasons(quarantine: DataFrame) -> MetadataValue:
                                     TableColumn("records", "int")]))
 
 
-def markdown_preview(table: DataFrame, rows: int = PREVIEW_ROWS) -> str:
-    """The first rows as a markdown table, direct identifiers masked: the UI is not the
-    access-restricted trusted zone."""
-    names = table.columns
+def shown_columns(names: list[str]) -> list[str]:
+    """The columns a preview reads: not the masked ones, which are never read at all."""
+    return [name for name in names if name.lower() not in _MASKED_COLUMNS]
+
+
+def markdown_preview(names: list[str], rows: list[dict]) -> str:
+    """`rows` (of `shown_columns(names)`) as a markdown table of every column, direct
+    identifiers and raw lines masked: the UI is not the access-restricted trusted zone."""
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    for row in _shown(table).limit(rows).collect():
-        lines.append("| " + " | ".join(_cell(value) for value in row) + " |")
+    for row in rows:
+        lines.append("| " + " | ".join(
+            MASKED if name.lower() in _MASKED_COLUMNS else _cell(row.get(name))
+            for name in names) + " |")
     return "\n".join(lines)
-
-
-def _shown(table: DataFrame) -> DataFrame:
-    """`table` as the preview may show it. Masked in Spark, so that what is masked never
-    reaches the driver (a raw line may be megabytes long)."""
-    return table.select(*(
-        F.when(F.col(name).isNotNull(), F.lit(MASKED)).alias(name)
-        if name.lower() in _MASKED_COLUMNS else F.col(name)
-        for name in table.columns))
 
 
 def _cell(value) -> str:
@@ -72,15 +69,17 @@ def _cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:80]
 
 
-def table_metadata(table: DataFrame, staged, added: DataFrame | None = None) -> dict:
+def table_metadata(table: DataFrame, staged, preview: list[dict],
+                   added: DataFrame | None = None) -> dict:
     """What the UI shows of a table version a run wrote (`staged`: its lake Snapshot;
-    `added`: the rows the run appended, when it appended)."""
+    `preview`: its first rows' shown columns; `added`: the rows the run appended, when it
+    appended)."""
     metadata = {
         "dagster/row_count": MetadataValue.int(staged.rows),
         "dagster/column_schema": column_schema(table, staged.table),
         "dagster/uri": MetadataValue.path(staged.location),
         "snapshot_id": MetadataValue.text(str(staged.snapshot_id)),
-        "preview": MetadataValue.md(markdown_preview(table)),
+        "preview": MetadataValue.md(markdown_preview(table.columns, preview)),
     }
     if staged.table == LANDING_QUARANTINE and added is None:
         metadata["records_per_reason"] = quarantine_reasons(table)

@@ -42,24 +42,28 @@ def test_a_line_just_within_the_limit_is_judged_as_usual(spark):
         "invalid_reasons").collect() == [([],), ([validation.LINE_TOO_LONG],)]
 
 
-def test_the_ui_preview_brings_no_raw_line_to_the_driver(spark, monkeypatch):
+def test_the_ui_preview_brings_no_raw_line_to_the_driver(tmp_path):
+    """The preview reads its rows through pyiceberg, only the columns it shows."""
+    import pyarrow as pa
+
+    from stedi_assets.lake import Lakehouse, LakeCatalog
+
     sentinel = "raw-line-" + "x" * 10_000
-    table = spark.createDataFrame([("a.json", sentinel, "a@test.com", 3)],
-                                  "source_file string, raw_line string, email string, n int")
-    collected = []
-    frames = type(table)  # the session's DataFrame class (classic or Spark Connect)
-    collect = frames.collect
+    rows = pa.table({"source_file": ["a.json"], "raw_line": [sentinel],
+                     "email": ["a@test.com"], "n": pa.array([3], pa.int32())})
+    lake = Lakehouse(LakeCatalog("local", str(tmp_path / "lake"), str(tmp_path / "landing")))
+    lake.catalog.pyiceberg.create_namespace(lake.catalog.database)
+    created = lake.catalog.pyiceberg.create_table(
+        (lake.catalog.database, "customer_trusted"), schema=rows.schema)
+    created.append(rows)
+    names = rows.column_names
+    read = lake.first_rows("customer_trusted", created.current_snapshot().snapshot_id,
+                           metadata.shown_columns(names), metadata.PREVIEW_ROWS)
+    preview = metadata.markdown_preview(names, read)
 
-    def recording_collect(frame):
-        rows = collect(frame)
-        collected.extend(rows)
-        return rows
-
-    monkeypatch.setattr(frames, "collect", recording_collect)
-    preview = metadata.markdown_preview(table)
-
-    assert "raw-line" not in str(collected) and "a@test.com" not in str(collected)
+    assert "raw-line" not in str(read) and "a@test.com" not in str(read)
     assert MASKED in preview and "a.json" in preview and "3" in preview
+
 
 # -- (d) unknown field names in the schema drift report ---------------------------------------
 

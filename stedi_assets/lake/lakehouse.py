@@ -115,6 +115,27 @@ class Lakehouse:
                 time.sleep(random.uniform(0.05, 0.5) * attempt)
         raise AssertionError("unreachable")
 
+    def change_refs(self, table: str, change) -> None:
+        """Commits `change(loaded table, ManageSnapshots)`: branch and `main` moves, each one
+        catalog commit through pyiceberg, without Spark. A commit that another process beat
+        (the table's metadata moved) or whose catalog file was busy is tried again on the
+        freshly loaded table, where `change` decides anew (it raises when it no longer
+        applies)."""
+        from pyiceberg.exceptions import CommitFailedException
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            loaded = self.iceberg_table(table)
+            try:
+                with loaded.manage_snapshots() as refs:
+                    change(loaded, refs)
+                return
+            except (CommitFailedException, OperationalError) as error:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise
+                log.info("concurrent commit to %s, trying again (%d): %s", table, attempt, error)
+                time.sleep(random.uniform(0.05, 0.5) * attempt)
+
     # -- metadata (pyiceberg) ------------------------------------------------------------
     def iceberg_table(self, table: str):
         """The pyiceberg table behind `table`, freshly loaded (None if it does not exist, or if
@@ -211,6 +232,14 @@ class Lakehouse:
         micros = pc.cast(modified, "int64").to_pylist()
         return {uri: (bytes_, at // 1000) for uri, bytes_, at in
                 zip(path.to_pylist(), size.to_pylist(), micros)}
+
+    def first_rows(self, table: str, snapshot_id: int, columns: list[str], limit: int
+                   ) -> list[dict]:
+        """Up to `limit` rows of `columns` of a snapshot, read through pyiceberg (no Spark
+        job): Iceberg plans from its metadata and reads the first data file's columns."""
+        scan = self.iceberg_table(table).scan(snapshot_id=snapshot_id,
+                                              selected_fields=tuple(columns), limit=limit)
+        return scan.to_arrow().to_pylist()
 
     def nulls(self, table: str, snapshot_id: int, column: str) -> int:
         """How many nulls `column` holds in a snapshot, from its data files' metrics."""
@@ -315,17 +344,7 @@ class LakeRun:
             if self.lake.main_snapshot_id(table) is not None:
                 raise self._stale(table, "it was first published by another run after this "
                                          "run started")
-            start = ""
-        else:
-            start = f" AS OF VERSION {base}"
-        # The branch keeps only its head: its ancestors are main's, which retention governs.
-        try:
-            self.lake.commit(f"ALTER TABLE {identifier} CREATE OR REPLACE BRANCH "
-                             f"`{self.branch}`{start} WITH SNAPSHOT RETENTION 1 SNAPSHOTS")
-        except Exception as error:  # the base is gone: expired after another run published
-            if "unknown snapshot" in str(error):
-                raise self._stale(table, "another run published it since this run started") from None
-            raise
+        self._branch_at(table, base)
         properties = {RUN_ID_PROPERTY: self.run_id, **(stamp or {})}
 
         def writer(part: DataFrame):
@@ -343,6 +362,21 @@ class LakeRun:
         for more in parts:
             writer(more).append()
         return self.require_staged(table)
+
+    def _branch_at(self, table: str, base: int | None) -> None:
+        """Creates (or resets) this run's audit branch of `table` at `base`."""
+        if base is None:  # a new table, without a snapshot to branch from: Iceberg makes one
+            self.lake.commit(f"ALTER TABLE {self.lake.catalog.identifier(table)} CREATE OR "
+                             f"REPLACE BRANCH `{self.branch}` WITH SNAPSHOT RETENTION 1 SNAPSHOTS")
+            return
+
+        def change(loaded, refs) -> None:
+            if loaded.metadata.snapshot_by_id(base) is None:  # expired after another run published
+                raise self._stale(table, "another run published it since this run started")
+            # The branch keeps only its head: its ancestors are main's, which retention governs.
+            refs.create_branch(base, self.branch, min_snapshots_to_keep=1)
+
+        self.lake.change_refs(table, change)
 
     def _create(self, table: str, frame: DataFrame) -> None:
         catalog = self.lake.catalog
@@ -467,16 +501,17 @@ class LakeRun:
         if table in self.published:  # a retried call: done already
             return _snapshot(table, self.lake.iceberg_table(table), self.published[table])
         staged = self.require_staged(table)
-        identifier = self.lake.catalog.identifier(table)
-        try:
-            self.lake.commit(f"CALL lake.system.fast_forward(table => '{identifier}', "
-                             f"branch => 'main', to => '{self.branch}')")
-        except Exception as error:
-            if "not an ancestor" in str(error):
-                raise self._stale(table, "another run published it since this run started") from None
-            raise
+
+        def change(loaded, refs) -> None:
+            main = loaded.metadata.current_snapshot_id
+            if main is not None and main not in _ancestors(loaded.metadata, staged.snapshot_id):
+                raise self._stale(table, "another run published it since this run started")
+            # One commit, on the condition that main is still where it was just read.
+            refs.set_current_snapshot(snapshot_id=staged.snapshot_id)
+            refs.remove_branch(self.branch)
+
+        self.lake.change_refs(table, change)
         self.bases[table] = self.published[table] = staged.snapshot_id
-        self.lake.commit(f"ALTER TABLE {identifier} DROP BRANCH IF EXISTS `{self.branch}`")
         self.lake.catalog.register_raw_landing(table)
         self.lake.expire(table)
         return staged
@@ -530,6 +565,16 @@ def _snapshot(table: str, loaded, snapshot_id: int, committed_ms: int | None = N
         run_id=summary.get(RUN_ID_PROPERTY),
         operation=found.summary.operation.value if found.summary else "",
         location=loaded.metadata.location)
+
+
+def _ancestors(metadata, snapshot_id: int | None) -> set[int]:
+    """`snapshot_id` and the snapshots it descends from."""
+    found = set()
+    while snapshot_id is not None and snapshot_id not in found:
+        found.add(snapshot_id)
+        snapshot = metadata.snapshot_by_id(snapshot_id)
+        snapshot_id = snapshot.parent_snapshot_id if snapshot is not None else None
+    return found
 
 
 def _expirable(metadata, keep: int, older_than: datetime) -> list[int]:

@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame
 
 from stedi_assets.contract import AUDITED_TABLES
 from stedi_assets.incremental import APPEND, UNCHANGED, TableUpdate
-from stedi_assets.metadata import table_metadata
+from stedi_assets.metadata import PREVIEW_ROWS, shown_columns, table_metadata
 from stedi_assets.resources.lakehouse import LakehouseResource
 from stedi_assets.validation import ValidatedLanding
 
@@ -42,7 +42,10 @@ class LakeIOManager(ConfigurableIOManager):
         seconds = round(time.perf_counter() - started, 2)
         added = run.read_appended(table, run.bases[table], staged.snapshot_id) \
             if plan.mode == APPEND else None
-        metadata = {**change, **table_metadata(run.read(table), staged, added)}
+        written = run.read(table)
+        preview = run.lake.first_rows(table, staged.snapshot_id, shown_columns(written.columns),
+                                      PREVIEW_ROWS)
+        metadata = {**change, **table_metadata(written, staged, preview, added)}
         metadata["write_seconds"] = MetadataValue.float(seconds)
         if plan.new_files:
             metadata["new_files"] = MetadataValue.int(len(plan.new_files))
