@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import ConfigurableResource
-from dagster_aws.s3.sensor import get_objects
 
 from stedi_assets import aws
 from stedi_assets.contract import LANDING_FILE_SUFFIXES, Source
@@ -94,6 +93,8 @@ def _local_files(folder: Path) -> Iterator[LandingFile]:
 
 
 def _s3_files(prefix_uri: str) -> list[LandingFile]:
+    from dagster_aws.s3.sensor import get_objects  # imported here: a local landing needs no AWS
+
     bucket, prefix = aws.split_s3_uri(prefix_uri)
     return sorted(
         LandingFile(f"s3://{bucket}/{item['Key']}", item["Size"], item["ETag"].strip('"'),
