@@ -57,9 +57,16 @@ def test_the_policies_are_the_zone_boundary():
     assert scientist["s3:GetObject"] == {f"{BUCKET}/lake/curated/*", f"{BUCKET}/athena-results/*"}
     assert scientist["s3:PutObject"] == {f"{BUCKET}/athena-results/*"}
     athena = {a: r for a, r in scientist.items() if a.startswith("athena:")}
-    assert {"athena:StartQueryExecution", "athena:GetQueryResults"} <= set(athena)
-    assert all(r == {"arn:aws:athena:us-east-1:123456789012:workgroup/stedi"}
-               for r in athena.values())
+    workgroup = {a for a, r in athena.items()
+                 if r == {"arn:aws:athena:us-east-1:123456789012:workgroup/stedi"}}
+    assert {"athena:StartQueryExecution", "athena:GetQueryResults"} <= workgroup
+    catalog = {a for a, r in athena.items()
+               if r == {"arn:aws:athena:us-east-1:123456789012:datacatalog/AwsDataCatalog"}}
+    assert all(a.split(":")[1].startswith(("Get", "List")) for a in catalog)
+    # Only list actions that have no resource-level permissions are on "*".
+    assert set(athena) - workgroup - catalog == {"athena:ListWorkGroups",
+                                                  "athena:ListEngineVersions"}
+    assert all(athena[a] == {"*"} for a in ("athena:ListWorkGroups", "athena:ListEngineVersions"))
     steward = policies["steward"]
     assert steward["s3:GetObject"] == {f"{BUCKET}/lake/curated/*", f"{BUCKET}/lake/trusted/*",
                                        f"{BUCKET}/lake/landing/landing_quarantine/*"}
