@@ -7,6 +7,23 @@ the way `stedi tables` and any other Iceberg reader would.
 
 The course sample runs on a moto server that enforces IAM, as the pipeline role of
 deploy/stedi.yaml and nothing else (`lake_stack`): the zone boundary is tested on that lake.
+What moto (5.x) enforces, as measured here (`lake_stack` asserts each point on its server):
+
+- S3: every request against the object's or the bucket's ARN, so the roles' zone prefixes
+  hold as written. Policy conditions are not evaluated (moto passes no request context to
+  them): a ListBucket allowed only for some s3:prefix values is allowed for any prefix.
+- Glue: every request is judged against resource "*", never the catalog, database or table
+  ARN, so a statement scoped to ARNs (as the template's are) never matches: moto refuses the
+  pipeline its own database. The roles therefore get the template's policies with only the
+  Glue statements' Resource widened to "*" (`widened_for_moto`): Glue is enforced by action
+  only, and the scoping to one database is checked on the parsed template
+  (test_deploy_template.py), not here.
+- STS: AssumeRole needs the caller's sts:AssumeRole and the role's trust policy (its
+  principal); keys moto does not know are refused (InvalidAccessKeyId).
+- A Glue refusal comes back as an XML body to a JSON client: botocore reads code "403" with
+  <Code>AccessDenied</Code> in the message; S3 says AccessDenied (`denied` accepts only these).
+
+The bucket policy (TLS only) is not put on the moto bucket: moto serves plain HTTP.
 """
 
 import hashlib
@@ -26,8 +43,7 @@ import requests
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
-from stedi_assets.contract import LANDING_QUARANTINE
+from stedi_assets.contract import LANDING_QUARANTINE, SOURCE_BY_TABLE, ZONE_OF_TABLE
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name
 from stedi_assets_tests.cloudformation import role_policies, template_names, trust_policy
 from stedi_assets_tests.conftest import printed_tables
@@ -70,21 +86,7 @@ def snapshots(printed: dict[str, list[str]]) -> dict[str, int]:
     return {table: int(row[1]) for table, row in printed.items()}
 
 
-# --- The stack on a moto server that enforces IAM -------------------------------------------
-# What moto (5.x) enforces, as measured here (`lake_stack` asserts the first two points):
-#   - S3: every request against the object's or the bucket's ARN, so the roles' zone prefixes
-#     hold as written. Conditions are not evaluated (moto passes no request context), so a
-#     ListBucket allowed only for some s3:prefix values is allowed for any prefix.
-#   - Glue: every request is judged against resource "*", never the catalog, database or
-#     table ARN: a statement scoped to ARNs (as the template's are) never matches and moto
-#     refuses the pipeline its own database. So the roles get the template's policies with
-#     only the Glue statements' Resource widened to "*": Glue is enforced by action only, and
-#     the scoping to one database is checked on the parsed template
-#     (test_deploy_template.py), not here.
-#   - STS: AssumeRole needs sts:AssumeRole and the role's trust policy (its principal).
-#   - A Glue refusal comes back as an XML body to a JSON client: botocore says code "403" and
-#     the message holds <Code>AccessDenied</Code>; S3 says AccessDenied.
-# The bucket policy (TLS only) is not put on the moto bucket: moto serves plain HTTP.
+# --- The stack on a moto server that enforces IAM (see the module's docstring) ------------
 ACCOUNT = "123456789012"  # moto's default account
 ADMIN_POLICY = {"Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -203,14 +205,16 @@ def lake_stack(course_sample):
 
         assert requests.post(f"{url}/moto-api/reset-auth", data=b"0", timeout=10).ok
         stack = Stack(url, admin, roles)
-        # What moto enforces (see above): keys it does not know, a trust policy, S3 by ARN,
-        # Glue against "*" only.
+        # What moto enforces (the module's docstring): keys it does not know are refused;
+        # Glue is judged against "*" only; conditions are not evaluated; trust policies are.
         with pytest.raises(ClientError, match="InvalidAccessKeyId"):
             s3.list_objects_v2(Bucket=BUCKET)
         as_written = stack.client("glue", stack.env("pipeline_as_written"))
         denied(lambda: as_written.get_database(Name="stedi"))
         pipeline = stack.env("pipeline")
         stack.client("glue", pipeline).get_database(Name="stedi")
+        # (on AWS the s3:prefix condition refuses a listing of the whole bucket)
+        stack.client("s3", pipeline).list_objects_v2(Bucket=BUCKET, MaxKeys=1)
         denied(lambda: stack.client("sts", pipeline).assume_role(
             RoleArn=roles["data_scientist"], RoleSessionName="not-trusted"))
         yield stack
