@@ -4,11 +4,32 @@ moto serves S3 and Glue over HTTP on 127.0.0.1; `stedi run` runs in its own proc
 loads the S3A connector only when its JVM starts) with nothing but the settings a user on
 AWS would give it, plus the endpoint. The tables are then read back by name, without Spark,
 the way `stedi tables` and any other Iceberg reader would.
+
+The course sample runs on a moto server that enforces IAM, as the pipeline role of
+deploy/stedi.yaml and nothing else (`lake_stack`): the zone boundary is tested on that lake.
+What moto (5.x) enforces, as measured here (`lake_stack` asserts each point on its server):
+
+- S3: every request against the object's or the bucket's ARN, so the roles' zone prefixes
+  hold as written. Policy conditions are not evaluated (moto passes no request context to
+  them): a ListBucket allowed only for some s3:prefix values is allowed for any prefix.
+- Glue: every request is judged against resource "*", never the catalog, database or table
+  ARN, so a statement scoped to ARNs (as the template's are) never matches: moto refuses the
+  pipeline its own database. The roles therefore get the template's policies with only the
+  Glue statements' Resource widened to "*" (`widened_for_moto`): Glue is enforced by action
+  only, and the scoping to one database is checked on the parsed template
+  (test_deploy_template.py), not here.
+- STS: AssumeRole needs the caller's sts:AssumeRole and the role's trust policy (its
+  principal); keys moto does not know are refused (InvalidAccessKeyId).
+- A Glue refusal comes back as an XML body to a JSON client: botocore reads code "403" with
+  <Code>AccessDenied</Code> in the message; S3 says AccessDenied (`denied` accepts only these).
+
+The bucket policy (TLS only) is not put on the moto bucket: moto serves plain HTTP.
 """
 
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -18,10 +39,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
+from stedi_assets.contract import LANDING_QUARANTINE, SOURCE_BY_TABLE, ZONE_OF_TABLE
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name
+from stedi_assets_tests.cloudformation import role_policies, template_names, trust_policy
 from stedi_assets_tests.conftest import printed_tables
 from stedi_assets_tests.test_course_sample import EXPECTED
 
@@ -62,17 +86,159 @@ def snapshots(printed: dict[str, list[str]]) -> dict[str, int]:
     return {table: int(row[1]) for table, row in printed.items()}
 
 
+# --- The stack on a moto server that enforces IAM (see the module's docstring) ------------
+ACCOUNT = "123456789012"  # moto's default account
+ADMIN_POLICY = {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def widened_for_moto(document: dict) -> dict:
+    """The policy as moto can judge it: Glue statements on resource "*" (see above)."""
+    statements = []
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        if all(action.startswith("glue:") for action in actions):
+            statement = {**statement, "Resource": "*"}
+        statements.append(statement)
+    return {**document, "Statement": statements}
+
+
+def denied(call) -> ClientError:
+    """Runs `call`, which must be refused as an access denial (not any other error)."""
+    with pytest.raises(ClientError) as raised:
+        call()
+    error = raised.value.response["Error"]
+    assert (error["Code"] in ("AccessDenied", "AccessDeniedException")
+            or (error["Code"] == "403" and "<Code>AccessDenied</Code>" in error["Message"])), error
+    return raised.value
+
+
+def keys(credentials: dict) -> dict:
+    return {"aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+            **({"aws_session_token": credentials["AWS_SESSION_TOKEN"]}
+               if "AWS_SESSION_TOKEN" in credentials else {})}
+
+
+class Stack:
+    """The data plane of deploy/stedi.yaml on an IAM-enforcing moto: the bucket with the course
+    sample under landing/, the Glue database, the three roles with the template's policies."""
+
+    def __init__(self, url: str, admin: dict, roles: dict[str, str]):
+        self.url, self.admin, self.roles = url, admin, roles
+        self.base = {"AWS_ENDPOINT_URL": url, "AWS_DEFAULT_REGION": "us-east-1",
+                     "STEDI_S3_PATH_STYLE": "true"}
+
+    def client(self, service: str, credentials: dict):
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
+                            **keys(credentials))
+
+    def assume(self, role: str) -> dict:
+        """The role's session credentials, from STS as a person or a runner gets them."""
+        given = self.client("sts", self.admin).assume_role(
+            RoleArn=self.roles[role], RoleSessionName=f"test-{role}")["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": given["AccessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": given["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": given["SessionToken"]}
+
+    def env(self, role: str) -> dict:
+        """Everything a process running as `role` is given: the endpoint and the role's
+        session, no other key."""
+        return {**self.base, **self.assume(role)}
+
+    def keys_under(self, prefix: str) -> list[str]:
+        pages = self.client("s3", self.admin).get_paginator("list_objects_v2").paginate(
+            Bucket=BUCKET, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+@pytest.fixture(scope="module")
+def lake_stack(course_sample):
+    """A moto server in a process of its own (moto's IAM switch is global to the process that
+    serves, and the other tests here use plain keys), set up as the stack would be, then
+    switched to enforcing IAM for every request."""
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H",
+                               "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"{url}/moto-api/", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        anyone = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        setup = Stack(url, anyone, {})
+        iam = setup.client("iam", anyone)
+        admin_arn = iam.create_user(UserName="stack-admin")["User"]["Arn"]
+        iam.put_user_policy(UserName="stack-admin", PolicyName="admin",
+                            PolicyDocument=json.dumps(ADMIN_POLICY))
+        key = iam.create_access_key(UserName="stack-admin")["AccessKey"]
+        admin = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+                 "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        names = template_names(BUCKET, "stedi", ACCOUNT, pipeline=admin_arn,
+                               data_scientist=admin_arn, steward=admin_arn)
+        roles = {}
+        for role, document in {**role_policies(names),
+                               "pipeline_as_written": role_policies(names)["pipeline"]}.items():
+            trust = trust_policy(role.removesuffix("_as_written"), names)
+            roles[role] = iam.create_role(RoleName=role,
+                                          AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+            policy = document if role.endswith("_as_written") else widened_for_moto(document)
+            iam.put_role_policy(RoleName=role, PolicyName=role, PolicyDocument=json.dumps(policy))
+        s3 = setup.client("s3", anyone)
+        s3.create_bucket(Bucket=BUCKET)
+        for path in sorted(course_sample.rglob("*.json")):
+            s3.upload_file(str(path), BUCKET, f"landing/{path.relative_to(course_sample)}")
+        glue = setup.client("glue", anyone)
+        glue.create_database(DatabaseInput={"Name": "stedi"})  # the stack's GlueDatabase
+        glue.create_database(DatabaseInput={"Name": "somebody_elses"})
+
+        assert requests.post(f"{url}/moto-api/reset-auth", data=b"0", timeout=10).ok
+        stack = Stack(url, admin, roles)
+        # What moto enforces (the module's docstring): keys it does not know are refused;
+        # Glue is judged against "*" only; conditions are not evaluated; trust policies are.
+        with pytest.raises(ClientError, match="InvalidAccessKeyId"):
+            s3.list_objects_v2(Bucket=BUCKET)
+        as_written = stack.client("glue", stack.env("pipeline_as_written"))
+        denied(lambda: as_written.get_database(Name="stedi"))
+        pipeline = stack.env("pipeline")
+        stack.client("glue", pipeline).get_database(Name="stedi")
+        # (on AWS the s3:prefix condition refuses a listing of the whole bucket)
+        stack.client("s3", pipeline).list_objects_v2(Bucket=BUCKET, MaxKeys=1)
+        denied(lambda: stack.client("sts", pipeline).assume_role(
+            RoleArn=roles["data_scientist"], RoleSessionName="not-trusted"))
+        yield stack
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def first_run_on_s3(lake_stack):
+    """The course sample's first `stedi run`, as the pipeline role only: its printed tables
+    and the settings it ran with."""
+    env = {**lake_stack.env("pipeline"), "STEDI_LANDING_URI": LANDING, "STEDI_LAKE_URI": LAKE,
+           "STEDI_PSEUDONYM_KEY": "a-test-key", "STEDI_KEEP_VERSIONS": "1"}
+    return stedi_run(env), env
+
+
 @pytest.mark.aws
 @pytest.mark.pipeline
-def test_course_sample_on_s3_with_glue(course_sample, aws_env, monkeypatch):
-    s3, glue = client("s3", aws_env), client("glue", aws_env)
-    s3.create_bucket(Bucket=BUCKET)
-    for path in sorted(course_sample.rglob("*.json")):
-        s3.upload_file(str(path), BUCKET, f"landing/{path.relative_to(course_sample)}")
-    env = {**aws_env, "STEDI_LANDING_URI": LANDING, "STEDI_LAKE_URI": LAKE,
-           "STEDI_PSEUDONYM_KEY": "a-test-key", "STEDI_KEEP_VERSIONS": "1"}
-
-    first = stedi_run(env)
+def test_course_sample_on_s3_with_glue(course_sample, lake_stack, first_run_on_s3,
+                                       monkeypatch):
+    s3 = lake_stack.client("s3", lake_stack.admin)
+    glue = lake_stack.client("glue", lake_stack.admin)
+    first, env = first_run_on_s3
 
     assert counts(first) == EXPECTED["any"]
     for table, (zone, _, _, _, location) in first.items():
@@ -100,8 +266,9 @@ def test_course_sample_on_s3_with_glue(course_sample, aws_env, monkeypatch):
         assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
         assert storage["Columns"]
 
-    # Read back by name from Glue with pyiceberg, as the project's own catalog opens it.
-    for key, value in aws_env.items():
+    # Read back by name from Glue with pyiceberg, as the project's own catalog opens it (as
+    # the pipeline).
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
     catalog = LakeCatalog(kind="glue", lake_uri=LAKE, landing_uri=LANDING).pyiceberg
 
@@ -139,6 +306,81 @@ def test_course_sample_on_s3_with_glue(course_sample, aws_env, monkeypatch):
     assert counts(third) == {**counts(second), "accelerometer_landing":
                              counts(second)["accelerometer_landing"] + lines}
     assert snapshots(third)["customer_landing"] == snapshots(second)["customer_landing"]
+
+
+CURATED = [t for t, zone in ZONE_OF_TABLE.items() if zone == "curated"]
+TRUSTED = [t for t, zone in ZONE_OF_TABLE.items() if zone == "trusted"]
+
+
+@pytest.mark.aws
+@pytest.mark.pipeline
+def test_data_scientists_read_the_curated_zone_only(lake_stack, first_run_on_s3, monkeypatch):
+    """On the lake the pipeline role published: a data scientist (AssumeRole) reads every
+    curated table by name through Glue, and is refused the trusted zone's files (PII), the
+    quarantine's and the landing files, and every write."""
+    scientist = lake_stack.env("data_scientist")
+    for key, value in scientist.items():
+        monkeypatch.setenv(key, value)
+    catalog = LakeCatalog(kind="glue", lake_uri=LAKE, landing_uri=LANDING).pyiceberg
+    assert CURATED and {t: catalog.load_table(("stedi", iceberg_name(t))).scan().to_arrow().num_rows
+                        for t in CURATED} == {t: EXPECTED["any"][t] for t in CURATED}
+
+    s3 = lake_stack.client("s3", scientist)
+    refused = {f"lake/trusted/{iceberg_name(t)}/" for t in TRUSTED} | {
+        f"lake/landing/{iceberg_name(LANDING_QUARANTINE)}/", "landing/"}
+    for prefix in sorted(refused):
+        files = lake_stack.keys_under(prefix)
+        data = [key for key in files if "/data/" in key] or files  # landing/: every file
+        assert data, prefix
+        for key in data:
+            denied(lambda: s3.get_object(Bucket=BUCKET, Key=key))
+        denied(lambda: s3.put_object(Bucket=BUCKET, Key=prefix + "x.json", Body=b"{}"))
+    # The metadata of a trusted table is refused too: pyiceberg cannot even open it.
+    with pytest.raises(OSError, match="ACCESS_DENIED|AccessDenied"):
+        catalog.load_table(("stedi", iceberg_name(TRUSTED[0])))
+    curated_file = lake_stack.keys_under(f"lake/curated/{iceberg_name(CURATED[0])}/data/")[0]
+    s3.get_object(Bucket=BUCKET, Key=curated_file)
+    denied(lambda: s3.delete_object(Bucket=BUCKET, Key=curated_file))
+    denied(lambda: s3.put_object(Bucket=BUCKET, Key=curated_file, Body=b"x"))
+    glue = lake_stack.client("glue", scientist)
+    denied(lambda: glue.delete_table(DatabaseName="stedi", Name=iceberg_name(CURATED[0])))
+    denied(lambda: glue.create_table(DatabaseName="stedi", TableInput={"Name": "mine"}))
+
+    # The steward reads the trusted zone and the quarantine, and writes nothing.
+    steward = lake_stack.client("s3", lake_stack.env("steward"))
+    for prefix in (f"lake/trusted/{iceberg_name(TRUSTED[0])}/",
+                   f"lake/landing/{iceberg_name(LANDING_QUARANTINE)}/"):
+        files = lake_stack.keys_under(prefix)
+        key = ([key for key in files if "/data/" in key] or files)[0]  # the quarantine may be empty
+        steward.get_object(Bucket=BUCKET, Key=key)
+        denied(lambda: steward.put_object(Bucket=BUCKET, Key=key, Body=b"x"))
+        denied(lambda: steward.delete_object(Bucket=BUCKET, Key=key))
+    denied(lambda: steward.get_object(Bucket=BUCKET, Key=lake_stack.keys_under("landing/")[0]))
+
+
+@pytest.mark.aws
+@pytest.mark.pipeline
+def test_the_pipeline_role_cannot_touch_the_landing_the_bucket_or_another_database(
+        lake_stack, first_run_on_s3):
+    pipeline = lake_stack.env("pipeline")
+    s3, glue = lake_stack.client("s3", pipeline), lake_stack.client("glue", pipeline)
+    landing_file = lake_stack.keys_under("landing/customer/")[0]
+    s3.get_object(Bucket=BUCKET, Key=landing_file)  # it reads the landing…
+    denied(lambda: s3.put_object(Bucket=BUCKET, Key="landing/customer/new.json", Body=b"{}"))
+    denied(lambda: s3.put_object(Bucket=BUCKET, Key=landing_file, Body=b"{}"))
+    denied(lambda: s3.delete_object(Bucket=BUCKET, Key=landing_file))
+    denied(lambda: s3.put_object(Bucket=BUCKET, Key="elsewhere/x.json", Body=b"{}"))
+    denied(lambda: s3.delete_bucket(Bucket=BUCKET))
+    denied(lambda: s3.delete_bucket_policy(Bucket=BUCKET))
+    # Another database: moto judges Glue by action only, so what it can show is that the
+    # pipeline has no action that changes or removes a database or drops a table; that its
+    # CreateTable/UpdateTable reach its own database only is test_deploy_template.py's.
+    denied(lambda: glue.delete_database(Name="somebody_elses"))
+    denied(lambda: glue.update_database(Name="somebody_elses",
+                                        DatabaseInput={"Name": "somebody_elses"}))
+    denied(lambda: glue.create_database(DatabaseInput={"Name": "a_new_one"}))
+    denied(lambda: glue.delete_table(DatabaseName="stedi", Name="customer_curated"))
+    assert lake_stack.keys_under("landing/customer/new.json") == []
 
 
 # What a process on a developer's machine does with the AWS settings it has: boto3 (Glue,
