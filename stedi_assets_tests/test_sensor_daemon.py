@@ -1,8 +1,13 @@
 """The landing sensor as a person runs it: `dagster dev` (webserver and daemon) on 127.0.0.1 with
-the project's instance, the sensor turned on through the GraphQL API. Its first tick runs the
-pipeline on the landing already there; a consent withdrawal moved in (with a modification time in
-2000) starts exactly one more run, which lowers machine_learning_curated by that customer's
-rows; then, with nothing new, its ticks start nothing.
+the project's instance on PostgreSQL (STEDI_INSTANCE_STORAGE=postgres, a server of the test's
+own), the sensor turned on through the GraphQL API. Its first tick runs the pipeline on the
+landing already there; a consent withdrawal moved in (with a modification time in 2000) starts
+exactly one more run, which lowers machine_learning_curated by that customer's rows; then, with
+nothing new, its ticks start nothing. The webserver and daemon are stopped and started again:
+the runs, the sensor's state and its cursor are still there (in PostgreSQL, no SQLite file),
+a tick with nothing new starts nothing, and a second withdrawal starts exactly one more run.
+
+The instance on SQLite is covered by test_instance.py and the UI's browser test.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ import pytest
 
 from stedi_assets.cli import open_lakehouse
 from stedi_assets.contract import CUSTOMER, CUSTOMER_TRUSTED, MACHINE_LEARNING_CURATED
-from stedi_assets.instance import prepare_dagster_home
+from stedi_assets.instance import prepare_dagster_home, project_instance
 from stedi_assets.sensors import (
     CUSTOMER_TRIGGER, LANDING_SENSOR, RUN_KEY_TAG, TRIGGER_TAG, files_tag,
 )
-from stedi_assets.settings import SENSOR_INTERVAL_SETTING, load_settings
+from stedi_assets.settings import (
+    INSTANCE_STORAGE_SETTING, POSTGRES_URL_SETTING, SENSOR_INTERVAL_SETTING, load_settings,
+)
 from stedi_assets_tests.conftest import pipeline_settings
 from stedi_assets_tests.dagster_dev import dagster_dev, dagster_env, graphql
+from stedi_assets_tests.postgres import postgres_server
 
 pytestmark = [pytest.mark.ui, pytest.mark.pipeline]
 
@@ -39,7 +47,9 @@ FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
 RUNS = """{ runsOrError { ... on Runs { results {
     runId status startTime endTime tags { key value } } } } }"""
 SENSORS = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
-    name location { name } sensors { name sensorState { status } } } } } }"""
+    name location { name } sensors { name sensorState { status
+        typeSpecificData { ... on SensorData { lastCursor } } } } } } } }"""
+INSTANCE = "{ instance { info } }"  # the UI's Deployment > Configuration
 START_SENSOR = """mutation($selector: SensorSelector!) { startSensor(sensorSelector: $selector) {
     __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }"""
 TICKS = """query($selector: SensorSelector!, $after: Float) { sensorOrError(sensorSelector: $selector) {
@@ -47,19 +57,31 @@ TICKS = """query($selector: SensorSelector!, $after: Float) { sensorOrError(sens
         status timestamp skipReason runIds } } } } }"""
 
 
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_server() as server:
+        yield server
+
+
 def test_the_daemon_runs_the_pipeline_once_per_dropped_file_and_never_without_one(
-        small_landing, tmp_path, capsys):
+        small_landing, tmp_path, postgres, capsys):
     began = time.monotonic()
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     shutil.copytree(small_landing, landing)  # the session's landing stays as it is
     stedi_home = tmp_path / "stedi"
-    # The project's dagster.yaml (run queue, retries), as `make ui` writes it.
-    dagster_home = prepare_dagster_home(load_settings({"STEDI_HOME": str(stedi_home)}))
+    storage = {INSTANCE_STORAGE_SETTING: "postgres", POSTGRES_URL_SETTING: postgres.url}
+    # The project's dagster.yaml (run queue, retries, PostgreSQL storage), as `make ui` writes
+    # it: the URL reaches Dagster from the environment, never from the file.
+    settings = load_settings({"STEDI_HOME": str(stedi_home), **storage})
+    dagster_home = prepare_dagster_home(settings)
+    assert postgres.password not in (dagster_home / "dagster.yaml").read_text()
     env = dagster_env(STEDI_LANDING_URI=str(landing), STEDI_LAKE_URI=str(lake),
                       STEDI_HOME=str(stedi_home), DAGSTER_HOME=str(dagster_home),
-                      **{SENSOR_INTERVAL_SETTING: str(TICK_SECONDS)})
+                      **{SENSOR_INTERVAL_SETTING: str(TICK_SECONDS)}, **storage)
     with dagster_dev(env, tmp_path / "dagster-dev.log") as url:
-        selector = _sensor_selector(url)
+        info = graphql(url, INSTANCE)["instance"]["info"]
+        assert "PostgresRunStorage" in info and postgres.password not in info, info
+        selector, _ = _sensor_selector(url, "STOPPED")  # until someone turns it on
         started = graphql(url, START_SENSOR, selector=selector)["startSensor"]
         assert started.get("sensorState") == {"status": "RUNNING"}, started
 
@@ -72,7 +94,7 @@ def test_the_daemon_runs_the_pipeline_once_per_dropped_file_and_never_without_on
         assert 0 < their_rows < len(before)
 
         # The customer's record again, a day later, without consent: the latest record wins.
-        _withdraw_consent(landing, customer)
+        _withdraw_consent(landing, customer, "withdrawal.json")
         runs = _wait_for_runs(url, 2)
         (withdrawal,) = [run for run in runs if run["runId"] != baseline["runId"]]
         tags = _tags(withdrawal)
@@ -84,24 +106,61 @@ def test_the_daemon_runs_the_pipeline_once_per_dropped_file_and_never_without_on
 
         # Nothing lands: the next ticks say so and start nothing.
         quiet = _wait_for_ticks(url, selector, after=withdrawal["endTime"], count=QUIET_TICKS)
-        assert all(tick["status"] == "SKIPPED" and not tick["runIds"] for tick in quiet), quiet
-        assert {tick["skipReason"] for tick in quiet} == {"no new landing files"}
+        _assert_quiet(quiet)
         assert len(_runs(url)) == 2
+        _, cursor = _sensor_selector(url, "RUNNING")
+    first_server = time.monotonic() - began
+
+    # The history, the sensor's state and its cursor are in PostgreSQL, none in SQLite files.
+    assert not sorted(dagster_home.rglob("*.db")), sorted(dagster_home.rglob("*.db"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(POSTGRES_URL_SETTING, postgres.url)
+        with project_instance(settings) as instance:
+            assert instance.get_runs_count() == 2
+
+    # The webserver and daemon again, on the same instance.
+    restarted = time.time()
+    with dagster_dev(env, tmp_path / "dagster-dev-restarted.log") as url:
+        assert {run["runId"] for run in _runs(url)} == {baseline["runId"], withdrawal["runId"]}
+        assert _sensor_selector(url, "RUNNING") == (selector, cursor) and cursor
+        # Its first ticks after the restart: nothing new, nothing requested again.
+        _assert_quiet(_wait_for_ticks(url, selector, after=restarted, count=1))
+        assert len(_runs(url)) == 2
+
+        # A new file after the restart starts exactly one more run.
+        other, their_rows = _a_customer_in_training_data(lakehouse)  # one who still consents
+        assert other["customer_id"] != customer["customer_id"]
+        _withdraw_consent(landing, other, "second-withdrawal.json")
+        runs = _wait_for_runs(url, 3)
+        (second,) = [run for run in runs
+                     if run["runId"] not in (baseline["runId"], withdrawal["runId"])]
+        tags = _tags(second)
+        assert (tags[TRIGGER_TAG], tags[files_tag(CUSTOMER)]) == (CUSTOMER_TRIGGER, "1")
+        assert len({_tags(run)[RUN_KEY_TAG] for run in runs}) == 3
+        assert len(_rows(lakehouse, MACHINE_LEARNING_CURATED)) == len(after) - their_rows
     with capsys.disabled():
-        print(f"\nsensor daemon test: {time.monotonic() - began:.0f} s wall time "
-              f"(baseline run {_seconds(baseline)} s, withdrawal run {_seconds(withdrawal)} s)")
+        print(f"\nsensor daemon test: {time.monotonic() - began:.0f} s wall time, "
+              f"{first_server:.0f} s before the restart (baseline run {_seconds(baseline)} s, "
+              f"withdrawal run {_seconds(withdrawal)} s, after the restart {_seconds(second)} s)")
 
 
-def _sensor_selector(url: str) -> dict:
-    """The landing sensor's selector, its location and repository names as the server says."""
+def _assert_quiet(ticks: list[dict]) -> None:
+    assert all(tick["status"] == "SKIPPED" and not tick["runIds"] for tick in ticks), ticks
+    assert {tick["skipReason"] for tick in ticks} == {"no new landing files"}
+
+
+def _sensor_selector(url: str, status: str) -> tuple[dict, str | None]:
+    """The landing sensor's selector, its location and repository names as the server says,
+    and its cursor; the sensor's status is `status`."""
     found = [(repository, sensor) for repository in
              graphql(url, SENSORS)["repositoriesOrError"]["nodes"]
              for sensor in repository["sensors"] if sensor["name"] == LANDING_SENSOR]
     assert len(found) == 1, found
     ((repository, sensor),) = found
-    assert sensor["sensorState"]["status"] == "STOPPED"  # until someone turns it on
-    return {"repositoryLocationName": repository["location"]["name"],
-            "repositoryName": repository["name"], "sensorName": LANDING_SENSOR}
+    assert sensor["sensorState"]["status"] == status
+    return ({"repositoryLocationName": repository["location"]["name"],
+             "repositoryName": repository["name"], "sensorName": LANDING_SENSOR},
+            sensor["sensorState"]["typeSpecificData"]["lastCursor"])
 
 
 def _runs(url: str) -> list[dict]:
@@ -163,7 +222,7 @@ def _a_customer_in_training_data(lakehouse) -> tuple[dict, int]:
     return customer, rows_of[customer["customer_id"]]
 
 
-def _withdraw_consent(landing, customer: dict) -> None:
+def _withdraw_consent(landing, customer: dict, name: str) -> None:
     updated = max(customer["last_update_date"] or 0, customer["registration_date"])
     record = {"customerName": customer["customer_name"], "email": customer["email"],
               "phone": customer["phone"], "birthDay": str(customer["birth_day"]),
@@ -171,7 +230,7 @@ def _withdraw_consent(landing, customer: dict) -> None:
               "registrationDate": customer["registration_date"],
               "lastUpdateDate": updated + DAY_MS, "shareWithResearchAsOfDate": 0}
     # Written aside and moved in whole (the sensor never lists half of it), dated 2000.
-    partial = landing / CUSTOMER.name / ".withdrawal.json.part"
+    partial = landing / CUSTOMER.name / f".{name}.part"
     partial.write_text(json.dumps(record) + "\n")
     os.utime(partial, (A_DAY_IN_2000, A_DAY_IN_2000))
-    partial.rename(landing / CUSTOMER.name / "withdrawal.json")
+    partial.rename(landing / CUSTOMER.name / name)
