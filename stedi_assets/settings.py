@@ -166,21 +166,24 @@ def _instance_storage(env) -> InstanceStorage:
     if storage == "postgres":
         # Checked here so that a missing or mistyped URL is one clear line, not a Dagster
         # traceback; its value is never repeated (it holds a password).
-        url = env.get(POSTGRES_URL_SETTING, "").strip()
-        if not url:
+        url = env.get(POSTGRES_URL_SETTING, "")
+        if not url.strip():
             raise SettingsError(f"{INSTANCE_STORAGE_SETTING}=postgres needs "
                                 f"{POSTGRES_URL_SETTING} ({POSTGRES_URL_FORM})")
-        try:
-            parts = urlsplit(url)
-            scheme, host = parts.scheme.lower(), parts.hostname
-        except ValueError:
-            scheme, host = "", None
-        if scheme != POSTGRES_SCHEME or not host:
+        # Dagster reads the variable as it is: no spaces around it, the driver named.
+        if url != url.strip() or _scheme(url) != POSTGRES_SCHEME:
             raise SettingsError(
                 f"{POSTGRES_URL_SETTING} is not a {POSTGRES_URL_FORM} URL (its value is not "
                 "shown: it may hold a password). Its driver is named: SQLAlchemy 2.1 reads a "
                 "plain postgresql:// with psycopg 3, and dagster-postgres brings psycopg2")
     return cast(InstanceStorage, storage)
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:  # such as "postgresql+psycopg2://[host"
+        return ""
 
 
 def _refuse_development_key_beyond_this_machine(landing: str, lake: str, catalog: str) -> None:

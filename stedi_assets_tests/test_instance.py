@@ -115,7 +115,7 @@ def test_the_configuration_follows_the_storage_and_a_persons_own_is_left_alone(t
      "STEDI_DAGSTER_POSTGRES_URL is not a postgresql\\+psycopg2://"),
     (ON_POSTGRES | {POSTGRES_URL_SETTING: "postgresql://stedi:s3cret-pw@db.example/dagster"},
      "psycopg 3"),
-    (ON_POSTGRES | {POSTGRES_URL_SETTING: "postgresql+psycopg2:///dagster"}, "no host|is not a"),
+    (ON_POSTGRES | {POSTGRES_URL_SETTING: f" {SECRET_URL}"}, "is not a postgresql"),
 ])
 def test_an_unusable_storage_setting_says_why_without_the_url(environ, message):
     with pytest.raises(SettingsError, match=message) as refused:
