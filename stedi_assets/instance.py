@@ -16,7 +16,7 @@ INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 INSTANCE_CONFIG = "dagster.yaml"
 # Added to the template for STEDI_INSTANCE_STORAGE=postgres. Dagster reads the URL from the
 # environment each time it loads the instance: it is never in the file, nor in the UI's
-# view of the configuration (which shows the variable's name).
+# view of the configuration (which shows the storage classes only).
 POSTGRES_STORAGE = f"""
 # {INSTANCE_STORAGE_SETTING}=postgres: runs, event logs, schedules' and sensors' state and
 # cursors in PostgreSQL, at the URL in the environment variable {POSTGRES_URL_SETTING}

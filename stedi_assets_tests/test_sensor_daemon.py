@@ -5,7 +5,7 @@ landing already there; a consent withdrawal moved in (with a modification time i
 exactly one more run, which lowers machine_learning_curated by that customer's rows; then, with
 nothing new, its ticks start nothing. The webserver and daemon are stopped and started again:
 the runs, the sensor's state and its cursor are still there (in PostgreSQL, no SQLite file),
-a tick with nothing new starts nothing, and a second withdrawal starts exactly one more run.
+a tick with nothing new starts nothing, and a new phone reading starts exactly one more run.
 
 The instance on SQLite is covered by test_instance.py and the UI's browser test.
 """
@@ -21,10 +21,12 @@ from collections import Counter
 import pytest
 
 from stedi_assets.cli import open_lakehouse
-from stedi_assets.contract import CUSTOMER, CUSTOMER_TRUSTED, MACHINE_LEARNING_CURATED
+from stedi_assets.contract import (
+    ACCELEROMETER, ACCELEROMETER_TRUSTED, CUSTOMER, CUSTOMER_TRUSTED, MACHINE_LEARNING_CURATED,
+)
 from stedi_assets.instance import prepare_dagster_home, project_instance
 from stedi_assets.sensors import (
-    CUSTOMER_TRIGGER, LANDING_SENSOR, RUN_KEY_TAG, TRIGGER_TAG, files_tag,
+    CUSTOMER_TRIGGER, LANDING_SENSOR, READINGS_TRIGGER, RUN_KEY_TAG, TRIGGER_TAG, files_tag,
 )
 from stedi_assets.settings import (
     INSTANCE_STORAGE_SETTING, POSTGRES_URL_SETTING, SENSOR_INTERVAL_SETTING, load_settings,
@@ -96,7 +98,7 @@ def test_the_daemon_runs_the_pipeline_once_per_dropped_file_and_never_without_on
         assert 0 < their_rows < len(before)
 
         # The customer's record again, a day later, without consent: the latest record wins.
-        _withdraw_consent(landing, customer, "withdrawal.json")
+        _withdraw_consent(landing, customer)
         runs = _wait_for_runs(url, 2)
         (withdrawal,) = [run for run in runs if run["runId"] != baseline["runId"]]
         tags = _tags(withdrawal)
@@ -129,21 +131,23 @@ def test_the_daemon_runs_the_pipeline_once_per_dropped_file_and_never_without_on
         _assert_quiet(_wait_for_ticks(url, selector, after=restarted, count=1))
         assert len(_runs(url)) == 2
 
-        # A new file after the restart starts exactly one more run.
-        other, their_rows = _a_customer_in_training_data(lakehouse)  # one who still consents
-        assert other["customer_id"] != customer["customer_id"]
-        _withdraw_consent(landing, other, "second-withdrawal.json")
+        # A new file after the restart starts exactly one more run: a phone reading of a
+        # customer who still consents (readings alone: the run appends, the cheapest kind).
+        other, _ = _a_customer_in_training_data(lakehouse)
+        readings = len(_rows(lakehouse, ACCELEROMETER_TRUSTED))
+        _new_phone_reading(landing, other)
         runs = _wait_for_runs(url, 3)
         (second,) = [run for run in runs
                      if run["runId"] not in (baseline["runId"], withdrawal["runId"])]
         tags = _tags(second)
-        assert (tags[TRIGGER_TAG], tags[files_tag(CUSTOMER)]) == (CUSTOMER_TRIGGER, "1")
+        assert (tags[TRIGGER_TAG], tags[files_tag(ACCELEROMETER)]) == (READINGS_TRIGGER, "1")
         assert len({_tags(run)[RUN_KEY_TAG] for run in runs}) == 3
-        assert len(_rows(lakehouse, MACHINE_LEARNING_CURATED)) == len(after) - their_rows
+        assert len(_rows(lakehouse, ACCELEROMETER_TRUSTED)) == readings + 1
     with capsys.disabled():
         print(f"\nsensor daemon test: {time.monotonic() - began:.0f} s wall time, "
               f"{first_server:.0f} s before the restart (baseline run {_seconds(baseline)} s, "
-              f"withdrawal run {_seconds(withdrawal)} s, after the restart {_seconds(second)} s)")
+              f"withdrawal run {_seconds(withdrawal)} s, reading run after the restart "
+              f"{_seconds(second)} s)")
 
 
 def _assert_quiet(ticks: list[dict]) -> None:
@@ -224,7 +228,7 @@ def _a_customer_in_training_data(lakehouse) -> tuple[dict, int]:
     return customer, rows_of[customer["customer_id"]]
 
 
-def _withdraw_consent(landing, customer: dict, name: str) -> None:
+def _withdraw_consent(landing, customer: dict) -> None:
     updated = max(customer["last_update_date"] or 0, customer["registration_date"])
     record = {"customerName": customer["customer_name"], "email": customer["email"],
               "phone": customer["phone"], "birthDay": str(customer["birth_day"]),
@@ -232,7 +236,16 @@ def _withdraw_consent(landing, customer: dict, name: str) -> None:
               "registrationDate": customer["registration_date"],
               "lastUpdateDate": updated + DAY_MS, "shareWithResearchAsOfDate": 0}
     # Written aside and moved in whole (the sensor never lists half of it), dated 2000.
-    partial = landing / CUSTOMER.name / f".{name}.part"
+    partial = landing / CUSTOMER.name / ".withdrawal.json.part"
     partial.write_text(json.dumps(record) + "\n")
     os.utime(partial, (A_DAY_IN_2000, A_DAY_IN_2000))
-    partial.rename(landing / CUSTOMER.name / name)
+    partial.rename(landing / CUSTOMER.name / "withdrawal.json")
+
+
+def _new_phone_reading(landing, customer: dict) -> None:
+    """One phone reading of `customer`, at a time later than any in the sample."""
+    reading = {"user": customer["email"], "timeStamp": int(time.time() * 1000),
+               "x": 0.5, "y": 0.5, "z": 0.5}
+    partial = landing / ACCELEROMETER.name / ".new-reading.json.part"
+    partial.write_text(json.dumps(reading) + "\n")
+    partial.rename(landing / ACCELEROMETER.name / "new-reading.json")
