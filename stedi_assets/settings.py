@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast, get_args
+from urllib.parse import urlsplit
 
 from stedi_assets.contract import ZONE_OF_TABLE
 from stedi_assets.shrink import (
@@ -31,6 +33,16 @@ DAGSTER_HOME_FOLDER = "dagster"
 SENSOR_RUNNING_SETTING = "STEDI_SENSOR_RUNNING"
 SENSOR_INTERVAL_SETTING = "STEDI_SENSOR_INTERVAL_SECONDS"
 INCREMENTAL_SETTING = "STEDI_INCREMENTAL"
+# Where the project's Dagster instance keeps runs, event logs and the sensor's state and cursor:
+# SQLite files in its folder, or a PostgreSQL database whose URL Dagster reads from
+# POSTGRES_URL_SETTING when the instance loads (the instance's dagster.yaml names the variable,
+# never the URL: it holds a password).
+InstanceStorage = Literal["sqlite", "postgres"]
+INSTANCE_STORAGES: tuple[InstanceStorage, ...] = get_args(InstanceStorage)
+INSTANCE_STORAGE_SETTING = "STEDI_INSTANCE_STORAGE"
+POSTGRES_URL_SETTING = "STEDI_DAGSTER_POSTGRES_URL"
+POSTGRES_SCHEME = "postgresql+psycopg2"
+POSTGRES_URL_FORM = f"{POSTGRES_SCHEME}://user:password@host:port/database"
 
 
 def default_catalog(lake_uri: str) -> str:
@@ -67,6 +79,8 @@ class Settings:
     sensor_running: bool = False  # the landing sensor starts running, not stopped
     sensor_interval_seconds: int = 60  # the least time between two ticks of the landing sensor
     incremental: bool = True  # False: every run rebuilds every table
+    # The instance's storage; "postgres": at the URL in STEDI_DAGSTER_POSTGRES_URL (never here).
+    instance_storage: InstanceStorage = "sqlite"
 
     @property
     def uses_development_key(self) -> bool:
@@ -115,6 +129,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     own_home = env.get("DAGSTER_HOME", "").strip()
     interval = _whole(env, SENSOR_INTERVAL_SETTING, "60",
                       "a whole number of seconds of at least 1")
+    storage = _instance_storage(env)
     return Settings(
         landing_uri=landing_uri,
         lake_uri=lake,
@@ -139,7 +154,36 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sensor_running=_flag(env, SENSOR_RUNNING_SETTING),
         sensor_interval_seconds=interval,
         incremental=_flag(env, INCREMENTAL_SETTING, default=True),
+        instance_storage=storage,
     )
+
+
+def _instance_storage(env) -> InstanceStorage:
+    storage = env.get(INSTANCE_STORAGE_SETTING, "").strip().lower() or "sqlite"
+    if storage not in INSTANCE_STORAGES:
+        raise SettingsError(f"{INSTANCE_STORAGE_SETTING}={storage!r} is not one of "
+                            f"{', '.join(INSTANCE_STORAGES)}")
+    if storage == "postgres":
+        # Checked here so that a missing or mistyped URL is one clear line, not a Dagster
+        # traceback; its value is never repeated (it holds a password).
+        url = env.get(POSTGRES_URL_SETTING, "")
+        if not url.strip():
+            raise SettingsError(f"{INSTANCE_STORAGE_SETTING}=postgres needs "
+                                f"{POSTGRES_URL_SETTING} ({POSTGRES_URL_FORM})")
+        # Dagster reads the variable as it is: no spaces around it, the driver named.
+        if url != url.strip() or _scheme(url) != POSTGRES_SCHEME:
+            raise SettingsError(
+                f"{POSTGRES_URL_SETTING} is not a {POSTGRES_URL_FORM} URL (its value is not "
+                "shown: it may hold a password). Its driver is named: SQLAlchemy 2.1 reads a "
+                "plain postgresql:// with psycopg 3, and dagster-postgres brings psycopg2")
+    return cast(InstanceStorage, storage)
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:  # such as "postgresql+psycopg2://[host"
+        return ""
 
 
 def _refuse_development_key_beyond_this_machine(landing: str, lake: str, catalog: str) -> None:
