@@ -143,3 +143,16 @@ def test_the_other_lines_are_written_only_when_the_clean_part_counted_some(spark
         written = [part.collect() for part in validate_in_parts(frame, STEP).parts()]
         assert len(written) == parts_expected
         assert sum(len(rows) for rows in written) == len(lines)
+
+
+def test_the_other_lines_are_judged_when_the_count_of_them_is_missing():
+    from types import SimpleNamespace
+
+    from stedi_assets.validation import ValidatedLanding
+
+    def parts(observed: dict) -> list[str]:
+        return list(ValidatedLanding("clean", SimpleNamespace(get=observed), lambda: "rest").parts())
+
+    assert parts({"lines": 0}) == ["clean"]
+    assert parts({"lines": 2}) == ["clean", "rest"]
+    assert parts({}) == ["clean", "rest"]  # no metric came back: judged anyway
