@@ -390,11 +390,23 @@ class Runner:
 
 
 def measure_size(size: str, landing: Path, work: Path, repeat: int, mode: str,
-                 runner: Runner, incremental: bool) -> dict[str, dict[str, list[Measured]]]:
-    """Per run kind ("pipeline", "nothing new", "incremental"), its runs and the plain
-    script's of the same size."""
-    kinds: dict[str, list[Measured]] = defaultdict(list)
+                 runner: Runner, incremental: bool,
+                 results: dict[str, dict[str, list[Measured]]]) -> None:
+    """Into `results` as they are measured, by run kind ("cold course", "warm course", "warm
+    nothing new course", "warm incremental 10x"): its runs and the plain script's of the
+    same size."""
     plain: list[Measured] = []
+
+    def kind_name(kind: str) -> str:
+        return f"{mode} {size}" if kind == "pipeline" else f"{mode} {kind} {size}"
+
+    wanted = ["pipeline"]
+    if mode == "warm":
+        wanted += ["nothing new", "incremental"] if incremental else ["nothing new"]
+    kinds: dict[str, list[Measured]] = {}
+    for kind in wanted:
+        kinds[kind] = []
+        results[kind_name(kind)] = {"pipeline": kinds[kind], "plain": plain}
     home = work / f"{mode}-{size}-home"  # one Dagster instance per mode and size, as a user's
     prepare_home(home)
     for number in range(1, repeat + 1):
@@ -416,7 +428,6 @@ def measure_size(size: str, landing: Path, work: Path, repeat: int, mode: str,
                 said += f", incremental {kinds['incremental'][-1].seconds:.1f} s"
         print(said, flush=True)
         shutil.rmtree(lake, ignore_errors=True)
-    return {kind: {"pipeline": runs, "plain": plain} for kind, runs in kinds.items()}
 
 
 def incremental_run(runner: Runner, label: str, landing: Path, lake: Path,
@@ -515,6 +526,8 @@ def report(results: dict[str, dict[str, list[Measured]]], first_size: str | None
           f"{'before 1st step s':>17} {'plain jobs':>10} {'plain jobs s':>12} "
           f"{'plain KiB':>9}")
     for kind, runs in results.items():
+        if not runs["pipeline"] or not runs["plain"]:
+            continue  # stopped before it ran
         r = summary_row(kind, runs["pipeline"], runs["plain"])
         print(f"{kind:<28} {r['pipeline']:>10.1f} {r['plain']:>8.1f} {r['ratio']:>6.2f} "
               f"{r['jobs']:>5.0f} {r['job_s']:>7.1f} {r['commits']:>7.0f} "
@@ -523,7 +536,7 @@ def report(results: dict[str, dict[str, list[Measured]]], first_size: str | None
               f"{r['plain_bytes'] / 1024:>9.1f}")
     for mode in ("cold", "warm"):
         kind = f"{mode} {first_size}"
-        if kind not in results:
+        if not results.get(kind, {}).get("pipeline"):
             continue
         print(f"\nper step, {kind} (medians)\n{'step':<40} {'s':>7} {'jobs':>5} {'jobs s':>7} "
               f"{'commits':>7} {'collected KiB':>13} {'outside-Spark s':>15}")
@@ -564,29 +577,36 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="stedi-machinery-"))
     results: dict[str, dict[str, list[Measured]]] = {}
     try:
-        landings = {size: landing_for(size, work) for size in sizes}
-        if not args.skip_cold:
-            runner = Runner(work, None)
-            for size in sizes:
-                for kind, runs in measure_size(size, landings[size], work, args.repeat, "cold",
-                                               runner, False).items():
-                    results[f"cold {size}"] = runs
-        if not args.skip_warm:
-            with warm_engine(work, args.engine_port or free_port()) as engine:
-                runner = Runner(work, engine)
-                for size in sizes:
-                    measured = measure_size(size, landings[size], work, args.repeat, "warm",
-                                            runner, size == args.incremental_size)
-                    for kind, runs in measured.items():
-                        name = f"warm {size}" if kind == "pipeline" else f"warm {kind} {size}"
-                        results[name] = runs
+        measure(args, sizes, work, results)
+    except (Exception, SystemExit) as problem:  # what was measured is still shown
+        print(f"machinery: stopped: {problem!r}; the work folder is kept: {work}",
+              file=sys.stderr)
+        args.keep, failed = True, True
+    else:
+        failed = False
     finally:
         if args.keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
     report(results, sizes[0])
-    return 0
+    return 1 if failed else 0
+
+
+def measure(args: argparse.Namespace, sizes: list[str], work: Path,
+            results: dict[str, dict[str, list[Measured]]]) -> None:
+    """Fills `results` as it goes, run kind by run kind."""
+    landings = {size: landing_for(size, work) for size in sizes}
+    if not args.skip_cold:
+        runner = Runner(work, None)
+        for size in sizes:
+            measure_size(size, landings[size], work, args.repeat, "cold", runner, False, results)
+    if not args.skip_warm:
+        with warm_engine(work, args.engine_port or free_port()) as engine:
+            runner = Runner(work, engine)
+            for size in sizes:
+                measure_size(size, landings[size], work, args.repeat, "warm", runner,
+                             size == args.incremental_size, results)
 
 
 if __name__ == "__main__":
