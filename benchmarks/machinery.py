@@ -379,9 +379,9 @@ class Runner:
         jobs = in_window(event_log_jobs(events), start, end)
         run_commits = in_window(read_commits(commits), start, end, at=lambda c: c.at)
         run = Share(seconds, jobs, run_commits, outside_spark(start, end, jobs))
-        if not self.engine and not jobs:
-            print(f"  warning: {label} wrote no Spark event log (was {events.parent}/conf "
-                  "read?)", file=sys.stderr)
+        if not any(p.is_file() for p in events.iterdir()):
+            print(f"  warning: no Spark event log in {events} after {label} (was "
+                  f"{events.parent / 'conf'} read?)", file=sys.stderr)
         if home is None:
             return Measured(seconds, run, {}, None)
         steps = run_steps(home, start)
@@ -391,7 +391,7 @@ class Runner:
 
 def measure_size(size: str, landing: Path, work: Path, repeat: int, mode: str,
                  runner: Runner, incremental: bool,
-                 results: dict[str, dict[str, list[Measured]]]) -> None:
+                 results: dict[str, dict[str, list[Measured]]], keep: bool = False) -> None:
     """Into `results` as they are measured, by run kind ("cold course", "warm course", "warm
     nothing new course", "warm incremental 10x"): its runs and the plain script's of the
     same size."""
@@ -416,7 +416,8 @@ def measure_size(size: str, landing: Path, work: Path, repeat: int, mode: str,
         plain_lake = work / f"{label}-plain-lake"
         plain.append(runner(f"{label}-plain", [*PLAIN, "--landing", str(landing), "--lake",
                                                str(plain_lake)], landing, plain_lake, None))
-        shutil.rmtree(plain_lake, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(plain_lake, ignore_errors=True)
         said = (f"  {mode} {size} run {number}: pipeline {kinds['pipeline'][-1].seconds:.1f} s, "
                 f"plain {plain[-1].seconds:.1f} s")
         if mode == "warm":
@@ -427,7 +428,8 @@ def measure_size(size: str, landing: Path, work: Path, repeat: int, mode: str,
                 kinds["incremental"].append(incremental_run(runner, label, landing, lake, home))
                 said += f", incremental {kinds['incremental'][-1].seconds:.1f} s"
         print(said, flush=True)
-        shutil.rmtree(lake, ignore_errors=True)
+        if not keep:  # the lakes are kept with the work folder, else removed as they are done
+            shutil.rmtree(lake, ignore_errors=True)
 
 
 def incremental_run(runner: Runner, label: str, landing: Path, lake: Path,
@@ -600,13 +602,14 @@ def measure(args: argparse.Namespace, sizes: list[str], work: Path,
     if not args.skip_cold:
         runner = Runner(work, None)
         for size in sizes:
-            measure_size(size, landings[size], work, args.repeat, "cold", runner, False, results)
+            measure_size(size, landings[size], work, args.repeat, "cold", runner, False, results,
+                         args.keep)
     if not args.skip_warm:
         with warm_engine(work, args.engine_port or free_port()) as engine:
             runner = Runner(work, engine)
             for size in sizes:
                 measure_size(size, landings[size], work, args.repeat, "warm", runner,
-                             size == args.incremental_size, results)
+                             size == args.incremental_size, results, args.keep)
 
 
 if __name__ == "__main__":
