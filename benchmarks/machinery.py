@@ -19,7 +19,12 @@ commit, JDBC or Glue) to a file of their own. A cold run's JVM gets a folder per
 engine gets one at its start and its runs are told apart by time. The Dagster steps' start and
 end come from the run's own records in its Dagster instance (<STEDI_HOME>/dagster), by step
 key, whatever the steps are. Jobs (by submission time) and commits (by the time they were
-logged) are attributed to the step whose interval holds them.
+logged) are attributed to the step whose interval holds them; what falls between steps shows
+as "(outside steps)". The pipeline makes no pyiceberg commit (it calls pyiceberg only to read:
+load_table, list_tables, scans, inspect), so every commit is the JVM's and is counted here.
+The plain script writes Parquet: no commits. Runs are `stedi run` (their events are in the
+instance; `dagster asset materialize` on an ephemeral instance keeps none), each size's runs
+sharing one instance, made before the first timed run.
 
 Prints medians: per run kind, the pipeline's and the plain script's seconds and their ratio,
 the pipeline's Spark jobs (count and summed seconds), Iceberg commits, bytes of result tasks
