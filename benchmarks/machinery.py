@@ -36,12 +36,13 @@ runs of the first size.
     python benchmarks/machinery.py [--sizes course,10x] [--repeat 3] [--engine-port N]
         [--incremental-size 10x] [--skip-cold] [--skip-warm] [--keep]
 
-Open problem (2026-12-03, a loaded machine): on the warm engine started with this
-SPARK_CONF_DIR, `stedi run` on the course sample (twice) and on a generated 1x sample failed
-in accelerometer_landing with KeyError: 'lines' (stedi_assets/validation.py: the Observation
-came back without its metric), while a 0.05x sample passed, and so did the course sample on an
-engine started without it. Until that is understood, warm figures above 0.05x may be missing:
-the script then shows what it measured, keeps the work folder and exits 1.
+Open problem (2026-12-03, a loaded machine): in this script's warm runs, `stedi run` on the
+course sample (twice) and on a generated 1x sample failed in accelerometer_landing with
+KeyError: 'lines' (stedi_assets/validation.py: the Observation came back without its metric);
+a 0.05x sample passed. By hand, the course sample passed on an engine started without a
+SPARK_CONF_DIR, with the event log alone and with the log4j2.properties alone: the cause is
+not isolated (both together, the copied landing, or load). Until it is, warm figures above
+0.05x may be missing: the script then shows what it measured, keeps the work folder and exits 1.
 """
 
 from __future__ import annotations
