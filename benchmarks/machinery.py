@@ -40,8 +40,9 @@ Open problem (2026-12-03, a loaded machine): in this script's warm runs, `stedi 
 course sample (twice) and on a generated 1x sample failed in accelerometer_landing with
 KeyError: 'lines' (stedi_assets/validation.py: the Observation came back without its metric);
 a 0.05x sample passed. By hand, the course sample passed on an engine started without a
-SPARK_CONF_DIR, with the event log alone and with the log4j2.properties alone: the cause is
-not isolated (both together, the copied landing, or load). Until it is, warm figures above
+SPARK_CONF_DIR, with the event log alone, with the log4j2.properties alone and with both: the
+cause is not in the conf folder but in how this script runs (the copied landing, its settings,
+or load), not yet isolated. Until it is, warm figures above
 0.05x may be missing: the script then shows what it measured, keeps the work folder and exits 1.
 """
 
