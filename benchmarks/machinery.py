@@ -202,8 +202,8 @@ def metadata_commit_times(landing: Path, lake: Path, start: float, end: float) -
     writer (Spark or pyiceberg), from the tables' metadata: its last-updated time and its
     metadata log's (the last 20 commits of each table: write.metadata.previous-versions-max).
     [] when the lake has no catalog. A lower bound: a table dropped or replaced in the window
-    is not seen (a by-hand course run: 33 here against 48 commit lines); above the commit
-    lines, it shows commits made outside the JVM (main's pyiceberg branch and publish)."""
+    is not seen (a cold 0.02x run: 48 here and 48 commit lines); above the commit lines, it
+    shows commits made outside the JVM (main's pyiceberg branch and publish)."""
     lakehouse = open_lake(landing, lake)
     if not lakehouse.catalog.exists():
         return []
