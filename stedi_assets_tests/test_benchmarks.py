@@ -1,6 +1,7 @@
 """The benchmarks' own parts that need no pipeline: memory split into driver and JVM, the
-runs' environment, the new landing files and who they are for. (No timings: the benchmarks
-measure them; nothing here asserts one.)"""
+runs' environment, the new landing files and who they are for, and machinery.py's parsers (the
+Spark event log, Iceberg's commit lines, the Dagster steps, what falls in which step, the
+seconds outside Spark). (No timings: the benchmarks measure them; nothing here asserts one.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from incremental import size_name  # noqa: E402
+from machinery import (  # noqa: E402
+    COMMIT_LINE, OUTSIDE_STEPS, Commit, Job, Step, attribute, commit_lines, dagster_steps,
+    event_log_jobs, outside_spark, spark_jobs, union_seconds, write_conf_dir,
+)
 from new_readings import attributable, drop  # noqa: E402
 from pipeline_vs_plain_pyspark import PeakMemory, timed  # noqa: E402
 
@@ -98,3 +103,131 @@ def test_other_sizes_are_refused(text):
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+# --- machinery.py ---------------------------------------------------------------------------
+
+def _event(kind: str, **fields) -> str:
+    return json.dumps({"Event": f"SparkListener{kind}", **fields})
+
+
+def _task_end(stage: int, task_type: str, result_size: int) -> str:
+    return _event("TaskEnd", **{"Stage ID": stage, "Stage Attempt ID": 0, "Task Type": task_type,
+                                "Task Info": {"Task ID": stage * 10},
+                                "Task Metrics": {"Result Size": result_size}})
+
+
+# Job 0: a shuffle stage (0) and its result stage (1), two result tasks; job 1: one stage (2);
+# job 2 never ended (the log of a server still running); then half a line.
+EVENT_LOG = [
+    _event("LogStart", **{"Spark Version": "4.1.4"}),
+    _event("ApplicationStart", **{"App Name": "stedi_assets", "Timestamp": 999_000}),
+    _event("JobStart", **{"Job ID": 0, "Submission Time": 1_000_000, "Stage IDs": [0, 1]}),
+    _task_end(0, "ShuffleMapTask", 5_000),
+    _task_end(1, "ResultTask", 300),
+    _task_end(1, "ResultTask", 200),
+    _event("JobEnd", **{"Job ID": 0, "Completion Time": 1_002_500,
+                        "Job Result": {"Result": "JobSucceeded"}}),
+    _event("JobStart", **{"Job ID": 1, "Submission Time": 1_003_000, "Stage IDs": [2]}),
+    _task_end(2, "ResultTask", 40),
+    _event("JobEnd", **{"Job ID": 1, "Completion Time": 1_003_250,
+                        "Job Result": {"Result": "JobSucceeded"}}),
+    _event("JobStart", **{"Job ID": 2, "Submission Time": 1_004_000, "Stage IDs": [3]}),
+    '{"Event": "SparkListenerJobEnd", "Job ID": 2, "Compl',
+]
+
+
+@pytest.mark.unit
+def test_the_event_log_gives_each_completed_job_its_interval_and_its_result_tasks_bytes():
+    assert spark_jobs(EVENT_LOG) == [Job(0, 1_000.0, 1_002.5, 500), Job(1, 1_003.0, 1_003.25, 40)]
+
+
+@pytest.mark.unit
+def test_every_application_log_in_the_folder_is_read(tmp_path):
+    (tmp_path / "local-1").write_text("\n".join(EVENT_LOG[:7]) + "\n")
+    (tmp_path / "local-2.inprogress").write_text("\n".join(EVENT_LOG[7:10]) + "\n")
+    # Job ids start again at 0 in each application.
+    assert [(j.id, j.start) for j in event_log_jobs(tmp_path)] == [(0, 1_000.0), (1, 1_003.0)]
+
+
+COMMITS = [
+    "1796319963251 org.apache.iceberg.BaseMetastoreTableOperations Successfully committed to "
+    "table stedi.accelerometer_landing_validated in 3895 ms",
+    "1796319963331 org.apache.iceberg.BaseMetastoreTableOperations Refreshing table metadata "
+    "from new version: file:/tmp/lake/metadata/00000-c0.metadata.json",
+    "1796319970002 org.apache.iceberg.BaseMetastoreTableOperations Successfully committed to "
+    "table stedi.customer_trusted in 12 ms",
+    "26/12/03 17:50:01 WARN SomethingElse: Successfully committed to table x in 1 ms",
+]
+
+
+@pytest.mark.unit
+def test_commit_lines_give_the_time_table_and_milliseconds_of_each_commit():
+    assert commit_lines(COMMITS) == [
+        Commit(1_796_319_963.251, "stedi.accelerometer_landing_validated", 3895),
+        Commit(1_796_319_970.002, "stedi.customer_trusted", 12)]
+
+
+@pytest.mark.unit
+def test_the_conf_folder_turns_on_the_event_log_and_writes_commit_lines_the_parser_reads(
+        tmp_path):
+    conf, events, commits = write_conf_dir(tmp_path / "run")
+    defaults = dict(line.split(" ", 1) for line in
+                    (conf / "spark-defaults.conf").read_text().splitlines())
+    assert defaults["spark.eventLog.enabled"] == "true"
+    assert defaults["spark.eventLog.dir"] == f"file://{events}" and events.is_dir()
+    log4j = (conf / "log4j2.properties").read_text()
+    assert f"appender.commits.fileName = {commits}" in log4j
+    assert "org.apache.iceberg.BaseMetastoreTableOperations" in log4j
+    # The layout's fields, "%d{UNIX_MILLIS} %c %m", in the order the parser reads them.
+    assert "%d{UNIX_MILLIS} %c %m%n" in log4j and COMMIT_LINE.match(COMMITS[0])
+
+
+@pytest.mark.unit
+def test_steps_come_from_their_start_and_end_events_in_the_order_they_started():
+    events = [("RUN_START", None, 0.5), ("STEP_START", "b", 3.0), ("STEP_START", "a", 1.0),
+              ("STEP_OUTPUT", "a", 1.5), ("STEP_SUCCESS", "a", 2.0), ("STEP_FAILURE", "b", 4.0),
+              ("STEP_START", "b", 5.0), ("STEP_SUCCESS", "b", 6.0),  # b's retry
+              ("STEP_START", "c", 7.0)]  # never ended: left out
+    assert dagster_steps(events) == [Step("a", 1.0, 2.0), Step("b", 3.0, 6.0)]
+
+
+@pytest.mark.unit
+def test_the_union_of_intervals_counts_overlaps_once_and_only_inside_the_window():
+    assert union_seconds([], (0, 10)) == 0
+    assert union_seconds([(1, 3), (2, 4), (6, 7)], (0, 10)) == 4  # [1, 4] and [6, 7]
+    assert union_seconds([(-5, 2), (9, 20), (11, 12)], (0, 10)) == 3  # clipped: [0, 2], [9, 10]
+    assert union_seconds([(1, 9), (2, 3)], (0, 10)) == 8  # one inside another
+    assert union_seconds([(1, 2), (2, 3)], (0, 10)) == 2  # touching
+
+
+@pytest.mark.unit
+def test_the_seconds_outside_spark_are_the_interval_less_its_jobs():
+    jobs = [Job(0, 1.0, 3.0), Job(1, 2.0, 4.0), Job(2, 9.0, 12.0)]
+    assert outside_spark(0.0, 10.0, jobs) == 10 - 3 - 1
+    assert outside_spark(4.0, 9.0, jobs) == 5  # between the jobs
+    assert outside_spark(0.0, 10.0, []) == 10
+
+
+@pytest.mark.unit
+def test_jobs_and_commits_go_to_the_step_whose_interval_holds_them():
+    steps = [Step("load", 10.0, 20.0), Step("load_checks", 20.5, 25.0)]
+    jobs = [Job(0, 11.0, 13.0, 100), Job(1, 12.0, 14.0, 1), Job(2, 19.0, 21.0),  # crosses over
+            Job(3, 22.0, 23.0, 7), Job(4, 26.0, 27.0, 5)]  # after every step
+    commits = [Commit(19.5, "t", 3), Commit(20.2, "t", 1), Commit(24.0, "t_audit", 2)]
+    shares = attribute(steps, jobs, commits)
+    assert list(shares) == ["load", "load_checks", OUTSIDE_STEPS]
+    load, checks, rest = shares["load"], shares["load_checks"], shares[OUTSIDE_STEPS]
+    assert [j.id for j in load.jobs] == [0, 1, 2] and load.result_bytes == 101
+    assert [j.id for j in checks.jobs] == [3] and [j.id for j in rest.jobs] == [4]
+    assert [c.at for c in load.commits] == [19.5] and [c.at for c in checks.commits] == [24.0]
+    assert [c.at for c in rest.commits] == [20.2]  # between the steps
+    assert load.seconds == 10 and load.job_seconds == 2 + 2 + 2
+    # Outside Spark within each step's own interval, whichever step a job was submitted in.
+    assert load.outside == 10 - (3 + 1)  # [11, 14] and [19, 20]
+    assert checks.outside == 4.5 - (0.5 + 1)  # [20.5, 21] and [22, 23]
+
+
+@pytest.mark.unit
+def test_nothing_outside_the_steps_adds_no_row():
+    assert list(attribute([Step("only", 0.0, 5.0)], [Job(0, 1.0, 2.0)], [])) == ["only"]
