@@ -23,7 +23,7 @@ TEST_WORKERS ?= 2
 test: $(INSTALLED) java
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# The tests that need no JVM, pipeline or server (seconds): see README, Tests.
+# The tests that need no JVM, pipeline or server (seconds): see docs/testing.md.
 test-unit: $(INSTALLED)
 	$(VENV)/bin/pytest -m unit
 

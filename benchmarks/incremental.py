@@ -13,7 +13,7 @@ server of --remote).
     python benchmarks/incremental.py [--sizes course,10x,100x] [--rounds 1] [--remote sc://...]
 
 A size is `course` (the course sample, copied: it is never written to) or `<k>x`, a generated
-sample k times its size (0.02x to try the script out). 100x is a manual run (see the README).
+sample k times its size (0.02x to try the script out). 100x is a manual run (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def server_pids(remote: str | None) -> tuple[int, ...]:
 
 def measure(size: str, work: Path, rounds: int, remote: str | None) -> dict:
     """The history run, then `rounds` of: new readings, (a) incremental, (b) full; and what
-    the size took on disk and in time (for the README's manual 100x run)."""
+    the size took on disk and in time (for the manual 100x run of docs/performance.md)."""
     began = time.monotonic()
     landing, lake = landing_for(size, work), work / f"{size}-lake"
     # Runs record themselves in an instance under STEDI_HOME: the benchmark's own, not .stedi.
