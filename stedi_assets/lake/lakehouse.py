@@ -236,10 +236,20 @@ class Lakehouse:
     def first_rows(self, table: str, snapshot_id: int, columns: list[str], limit: int
                    ) -> list[dict]:
         """Up to `limit` rows of `columns` of a snapshot, read through pyiceberg (no Spark
-        job): Iceberg plans from its metadata and reads the first data file's columns."""
-        scan = self.iceberg_table(table).scan(snapshot_id=snapshot_id,
-                                              selected_fields=tuple(columns), limit=limit)
-        return scan.to_arrow().to_pylist()
+        job) from its first data files only: a scan would open every file at once."""
+        from pyiceberg.io.pyarrow import ArrowScan
+
+        loaded = self.iceberg_table(table)
+        scan = loaded.scan(snapshot_id=snapshot_id, selected_fields=tuple(columns), limit=limit)
+        tasks, rows = [], 0
+        for task in scan.plan_files():
+            tasks.append(task)
+            rows += task.file.record_count
+            if rows >= limit:
+                break
+        read = ArrowScan(loaded.metadata, loaded.io, scan.projection(), scan.row_filter,
+                         scan.case_sensitive, limit).to_table(tasks)
+        return read.to_pylist()
 
     def nulls(self, table: str, snapshot_id: int, column: str) -> int:
         """How many nulls `column` holds in a snapshot, from its data files' metrics."""
