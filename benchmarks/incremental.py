@@ -160,6 +160,14 @@ def size_name(text: str) -> str:
     return text
 
 
+def parsed_sizes(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """The comma-separated sizes of --sizes, or the parser's error (exits)."""
+    try:
+        return [size_name(size) for size in text.split(",")]
+    except argparse.ArgumentTypeError as problem:
+        parser.error(str(problem))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="course,10x",
@@ -169,10 +177,7 @@ def main() -> int:
                         help="run on this warm Spark Connect server (stedi engine start)")
     parser.add_argument("--keep", action="store_true", help="keep the lakes, landings and logs")
     args = parser.parse_args()
-    try:
-        sizes = [size_name(size) for size in args.sizes.split(",")]
-    except argparse.ArgumentTypeError as problem:
-        parser.error(str(problem))
+    sizes = parsed_sizes(parser, args.sizes)
     engine = (args.remote or "a JVM per run").split(";")[0]  # parameters may hold a token
     print(f"Spark {version('pyspark')}, Dagster {version('dagster')}, "
           f"Python {sys.version.split()[0]}, nproc {len(os.sched_getaffinity(0))}, "

@@ -63,7 +63,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from incremental import landing_for, server_pids, size_name
+from incremental import landing_for, parsed_sizes, server_pids, size_name
 from new_readings import drop, first_ms, open_lake, owners, readings_to_add, training_rows
 from pipeline_vs_plain_pyspark import BIN, ROOT, timed
 
@@ -598,10 +598,7 @@ def main() -> int:
     parser.add_argument("--skip-warm", action="store_true", help="no warm-engine runs")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
-    try:
-        sizes = [size_name(size) for size in args.sizes.split(",")]
-    except argparse.ArgumentTypeError as problem:
-        parser.error(str(problem))
+    sizes = parsed_sizes(parser, args.sizes)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     if args.skip_warm and args.skip_cold:
