@@ -89,9 +89,21 @@ def report_problems(result, terminal) -> list:
         if event.is_step_failure and event.step_failure_data.error.cls_name != CHECKS_FAILED:
             error = event.step_failure_data.error
             cause = error.cause or error
-            terminal.say(f"step {event.step_key} failed: "
-                         f"{failure_line(cause.message or error.message)}", error=True)
+            line = JVM_GONE if jvm_gone(cause) else failure_line(cause.message or error.message)
+            terminal.say(f"step {event.step_key} failed: {line}", error=True)
     return failed
+
+
+JVM_GONE = ("Spark's JVM is no longer running (it crashed or was killed, for example for "
+            "lack of memory): the log says why, if the JVM could")
+# What Python sees when the JVM behind Py4J is gone: a refused or broken connection.
+_LOST_CONNECTION = {"ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError",
+                    "Py4JNetworkError"}
+
+
+def jvm_gone(error) -> bool:
+    """Whether a step's error (Dagster's SerializableErrorInfo) is a lost Py4J connection."""
+    return error.cls_name in _LOST_CONNECTION and any("py4j" in frame for frame in error.stack)
 
 
 def failure_line(message: str) -> str:

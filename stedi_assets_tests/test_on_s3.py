@@ -29,7 +29,7 @@ The bucket policy (TLS only) is not put on the moto bucket: moto serves plain HT
 import hashlib
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import threading
@@ -47,6 +47,7 @@ from stedi_assets.contract import LANDING_QUARANTINE, SOURCE_BY_TABLE, ZONE_OF_T
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name
 from stedi_assets_tests.cloudformation import role_policies, template_names, trust_policy
 from stedi_assets_tests.conftest import printed_tables
+from stedi_assets_tests.dagster_dev import free_port, tail
 from stedi_assets_tests.test_course_sample import EXPECTED
 
 BUCKET = "stedi-lakehouse"
@@ -74,8 +75,16 @@ def stedi_run(env: dict, *options: str) -> dict[str, list[str]]:
     stedi = Path(sys.executable).parent / "stedi"
     finished = subprocess.run([str(stedi), "run", *options], env={**os.environ, **env},
                               capture_output=True, text=True, timeout=1200)
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert finished.returncode == 0, finished.stderr[-3000:] + run_log_tail(finished.stdout)
     return printed_tables(finished.stdout)
+
+
+def run_log_tail(stdout: str) -> str:
+    """The end of the log a failed `stedi run` names (what Spark and the JVM said last)."""
+    named = re.search(r"^log \(Spark, JVM, Dagster\): (.+)$", stdout, re.MULTILINE)
+    if not named or not Path(named.group(1)).is_file():
+        return ""
+    return f"\n--- the end of {named.group(1)}:\n{tail(Path(named.group(1)), 80)}"
 
 
 def counts(printed: dict[str, list[str]]) -> dict[str, int]:
@@ -90,12 +99,6 @@ def snapshots(printed: dict[str, list[str]]) -> dict[str, int]:
 ACCOUNT = "123456789012"  # moto's default account
 ADMIN_POLICY = {"Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def widened_for_moto(document: dict) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from stedi_assets.contract import ZONE_OF_TABLE
-from stedi_assets.cli import failure_line
+from stedi_assets.cli import failure_line, jvm_gone
 from stedi_assets.run_output import quiet
 from stedi_assets_tests.conftest import printed_tables
+from stedi_assets_tests.dagster_dev import free_port
 
 STEDI = Path(sys.executable).parent / "stedi"
 
@@ -124,3 +126,27 @@ Caused by: java.net.SocketException: Connection reset
 ])
 def test_a_failed_step_is_said_by_its_innermost_cause(message, line):
     assert failure_line(message) == line
+
+
+def _error_of(call) -> object:
+    from dagster._utils.error import serializable_error_info_from_exc_info
+    try:
+        call()
+    except Exception:
+        return serializable_error_info_from_exc_info(sys.exc_info())
+    raise AssertionError("expected an error")
+
+
+@pytest.mark.unit
+def test_a_step_whose_jvm_is_gone_says_so():
+    from py4j.java_gateway import GatewayParameters, JavaGateway
+
+    port = free_port()  # nothing listens: as a JVM that was killed
+    gateway = JavaGateway(gateway_parameters=GatewayParameters(port=port))
+    try:
+        assert jvm_gone(_error_of(lambda: gateway.jvm.System.currentTimeMillis()))
+    finally:
+        gateway.close()
+    # A refused connection that is not Py4J's (an S3 endpoint, say) is said as it is.
+    refused = _error_of(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
+    assert refused.cls_name == "ConnectionRefusedError" and not jvm_gone(refused)
