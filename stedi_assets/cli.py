@@ -27,13 +27,21 @@ def run_pipeline(args: argparse.Namespace) -> int:
     from stedi_assets.instance import project_instance
     from stedi_assets.jobs import stedi_pipeline
     from stedi_assets.run_output import Progress, log_path, quiet
+    from stedi_assets.spark_config import start_in_background
 
     settings = load_settings()
+    if not args.full and nothing_new(settings):
+        print(f"landing: {settings.landing_uri}\nconsent mode: {settings.consent_mode}\n"
+              "nothing new: no landing file was added, changed or removed, and every table "
+              "is built from its inputs as they are; no run started (--full rebuilds)")
+        print(published_tables(open_lakehouse(settings), "table"))
+        return 0
     find_java()
     run_id = str(uuid.uuid4())  # a Dagster run id, known before the run to listen to it
     log = None if args.verbose else log_path(state_home(), run_id)
     # Before anything starts the JVM: it inherits the process's stdout and stderr.
     with quiet(log) as terminal:
+        start_in_background(settings)
         terminal.say(f"landing: {settings.landing_uri}"
                      + ("  (generated sample)" if settings.uses_generated_sample else ""))
         terminal.say(f"consent mode: {settings.consent_mode}")
@@ -61,6 +69,28 @@ def run_pipeline(args: argparse.Namespace) -> int:
         print("pipeline failed: see the messages above", file=sys.stderr)
         return 1
     return 0
+
+
+def nothing_new(settings) -> bool:
+    """Whether an incremental run would leave every table unchanged, known from the lake's
+    metadata and the landing listing alone: then no Dagster run, no JVM, no Spark job."""
+    from stedi_assets import incremental
+    from stedi_assets.contract import SOURCES, ZONE_OF_TABLE
+    from stedi_assets.resources.landing_zone import LandingZone
+    from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY
+
+    key = (os.environ.get(settings.pseudonym_key_env) if settings.pseudonym_key_env
+           else DEVELOPMENT_PSEUDONYM_KEY)
+    lake = open_lakehouse(settings)
+    if not settings.incremental or not key or any(
+            lake.main_snapshot_id(table) is None for table in ZONE_OF_TABLE):
+        return False  # a run rebuilds, says the missing key, or builds a first version
+    landing = LandingZone(uri=settings.landing_uri, generated_sample=False)
+    listed = {source.table: landing.readable_files(source) for source in SOURCES}
+    rules = {table: incremental.rules(table, settings.consent_mode, key)
+             for table in ZONE_OF_TABLE}
+    plans = incremental.planned_without_running(lake, rules, listed)
+    return all(plan.mode == incremental.UNCHANGED for plan in plans)
 
 
 CHECKS_FAILED = "DagsterAssetCheckFailedError"

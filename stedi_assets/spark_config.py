@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+import threading
 from pathlib import Path
 
 from filelock import FileLock
@@ -56,6 +57,22 @@ def spark_session(settings: Settings):
 
 
 _SESSIONS: dict[tuple, object] = {}
+_STARTING = threading.Lock()  # a second caller waits for the session the first one starts
+
+
+def start_in_background(settings: Settings) -> None:
+    """Starts the session of `settings` in a thread, so that the JVM starts (seconds) while
+    the run's Python work before its first Spark step goes on; the first step's call waits
+    for it. A failed start is said again, in one line, by that call."""
+    conf = spark_conf(settings)
+    threading.Thread(target=_quietly, args=(conf,), name="spark-start", daemon=True).start()
+
+
+def _quietly(conf: dict[str, str]) -> None:
+    try:
+        own_session(conf)
+    except Exception:  # noqa: BLE001 - the step's own call raises it where it is reported
+        pass
 
 
 def own_session(conf: dict[str, str]):
@@ -63,6 +80,11 @@ def own_session(conf: dict[str, str]):
     has (the expensive part), but SQL settings, the Iceberg catalog among them, are this
     session's own: Spark builds a catalog once per session, so a second lake needs a second
     session. Every resource of a run asks for the same `conf` and gets the same session."""
+    with _STARTING:
+        return _own_session(conf)
+
+
+def _own_session(conf: dict[str, str]):
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 

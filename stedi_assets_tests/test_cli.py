@@ -1,12 +1,14 @@
 """The `stedi` command line: run, tables, sql, ddl, vacuum, and one-line errors."""
 
 import json
+import os
 import shutil
 import sqlite3
 
 import pytest
 
 from stedi_assets.cli import main
+from stedi_assets_tests.conftest import printed_tables
 
 
 @pytest.fixture
@@ -28,6 +30,40 @@ def test_run_prints_every_published_table(published):
     # The validated snapshot of a feed is an Iceberg table beside the raw feed's name.
     assert tables["customer_landing"][4].endswith(
         str(lake / "landing" / "customer_landing_validated"))
+
+
+def test_a_run_that_finds_nothing_new_starts_nothing(lake_env, monkeypatch, capsys):
+    """Known from the ledgers alone: no Dagster run, no JVM. Anything a run would change
+    (other rules, a landing file added or re-written) means a run."""
+    from stedi_assets.cli import nothing_new
+    from stedi_assets.settings import load_settings
+
+    landing, _, tables = lake_env
+    assert main(["run"]) == 0
+    said = capsys.readouterr().out
+    assert "nothing new:" in said and printed_tables(said) == tables
+    assert nothing_new(load_settings())
+
+    monkeypatch.setenv("STEDI_CONSENT_MODE", "as_of_date")
+    assert not nothing_new(load_settings())
+    monkeypatch.delenv("STEDI_CONSENT_MODE")
+    monkeypatch.setenv("STEDI_PSEUDONYM_KEY", "another-key")
+    assert not nothing_new(load_settings())
+    monkeypatch.delenv("STEDI_PSEUDONYM_KEY")
+    # The shared landing, changed and put back as it was (path, size, modification time).
+    first = sorted((landing / "step_trainer").glob("*.json"))[0]
+    added, held, status = landing / "step_trainer" / "new.json", first.read_bytes(), first.stat()
+    try:
+        added.write_bytes(held)
+        assert not nothing_new(load_settings())
+        added.unlink()
+        first.write_bytes(held + b"\n")
+        assert not nothing_new(load_settings())
+    finally:
+        added.unlink(missing_ok=True)
+        first.write_bytes(held)
+        os.utime(first, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert nothing_new(load_settings())
 
 
 def test_sql_answers_from_the_published_tables(lake_env, capsys):
