@@ -339,14 +339,14 @@ def base_env() -> dict[str, str | None]:
 
 
 def run_steps(home: Path, since: float) -> list[Step]:
-    """The steps of the newest run of the Dagster instance under `home` (STEDI_HOME), which
-    must have started after `since`."""
+    """The steps of the newest run of the Dagster instance under `home` (STEDI_HOME) if it
+    started after `since`; none if no run did (`stedi run` that finds nothing new starts none)."""
     from dagster import DagsterInstance
 
     with DagsterInstance.from_config(str(home / "dagster")) as instance:
         runs = instance.get_run_records(limit=1)
         if not runs or runs[0].create_timestamp.timestamp() < since - 1:
-            raise SystemExit(f"no Dagster run under {home} since the run started")
+            return []
         entries = instance.all_logs(runs[0].dagster_run.run_id)
     return dagster_steps((e.dagster_event.event_type_value, e.step_key, e.timestamp)
                          for e in entries if e.dagster_event is not None)

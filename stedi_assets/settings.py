@@ -20,6 +20,10 @@ from stedi_assets.shrink import (
 CONSENT_MODES = ("any", "as_of_date")
 CATALOGS = ("local", "glue")
 JAR_SOURCES = ("maven", "provided")
+ICEBERG_VERSION_SETTING = "STEDI_ICEBERG_VERSION"
+ICEBERG_VERSION = "1.12.0"  # pinned; Spark's Iceberg runtime and AWS bundle
+# Glue 6 and EMR 8.1 ship Iceberg 1.11.0: the pipeline is tested on it too (test_cluster.py).
+ICEBERG_VERSIONS = (ICEBERG_VERSION, "1.11.0")
 # Spark refuses to remove orphan files younger than this: a running write may still add them.
 MIN_GRACE_HOURS = 24
 
@@ -72,6 +76,7 @@ class Settings:
     athena_workgroup: str | None = None
     jars: str = "maven"  # "maven": resolved once and cached; "provided": already on the classpath
     jar_cache: str = ""
+    iceberg_version: str = ICEBERG_VERSION  # one of ICEBERG_VERSIONS: the jars `maven` resolves
     max_shrink: float = DEFAULT_MAX_SHRINK
     accept_shrink: frozenset[str] = frozenset()
     dagster_home: str = ""
@@ -126,6 +131,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     jars = env.get("STEDI_JARS", "").strip().lower() or "maven"
     if jars not in JAR_SOURCES:
         raise SettingsError(f"STEDI_JARS={jars!r} is not one of {', '.join(JAR_SOURCES)}")
+    iceberg = env.get(ICEBERG_VERSION_SETTING, "").strip() or ICEBERG_VERSION
+    if iceberg not in ICEBERG_VERSIONS:
+        raise SettingsError(f"{ICEBERG_VERSION_SETTING}={iceberg!r} is not one of "
+                            f"{', '.join(ICEBERG_VERSIONS)}")
     own_home = env.get("DAGSTER_HOME", "").strip()
     interval = _whole(env, SENSOR_INTERVAL_SETTING, "60",
                       "a whole number of seconds of at least 1")
@@ -147,6 +156,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         athena_workgroup=env.get("STEDI_ATHENA_WORKGROUP") or None,
         jars=jars,
         jar_cache=env.get("STEDI_JAR_CACHE") or str(_user_cache() / "stedi" / "ivy"),
+        iceberg_version=iceberg,
         max_shrink=max_shrink,
         accept_shrink=accept_shrink,
         dagster_home=_absolute(own_home or str(home / DAGSTER_HOME_FOLDER)),

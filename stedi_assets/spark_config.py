@@ -24,7 +24,8 @@ DRIVER_MEMORY = "2g"
 def lake_catalog(settings: Settings) -> LakeCatalog:
     return LakeCatalog(kind=settings.catalog, lake_uri=settings.lake_uri,
                        landing_uri=settings.landing_uri, database=settings.catalog_database,
-                       jars=settings.jars, jar_cache=settings.jar_cache)
+                       jars=settings.jars, jar_cache=settings.jar_cache,
+                       iceberg_version=settings.iceberg_version)
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:

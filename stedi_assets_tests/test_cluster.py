@@ -29,6 +29,7 @@ STEDI = Path(sys.executable).with_name("stedi")
 SPARK_HOME = engine.pyspark_home()
 START_TIMEOUT = 120  # seconds, for a master or worker on a loaded 2-core machine
 RUN_TIMEOUT = 900
+AWS_ICEBERG_VERSION = "1.11.0"  # Glue 6, EMR 8.1
 
 
 @contextmanager
@@ -107,13 +108,18 @@ def published_counts(home: Path, landing: Path, **settings: str) -> dict[str, in
 
 def test_the_pipeline_runs_unchanged_on_a_standalone_cluster(standalone_cluster, course_sample,
                                                              tmp_path):
+    """On Iceberg 1.11.0, what AWS's managed Spark ships (Glue 6, EMR 8.1); the pinned version
+    runs the course sample everywhere else (test_course_sample.py)."""
     url, work, logs = standalone_cluster
     with logs_shown_on_failure(*logs):
-        assert published_counts(tmp_path, course_sample, STEDI_SPARK_MASTER=url) == (
-            EXPECTED["any"])
-        # The worker's executor did the work, not a local Spark of the run's own.
+        assert published_counts(tmp_path, course_sample, STEDI_SPARK_MASTER=url,
+                                STEDI_ICEBERG_VERSION=AWS_ICEBERG_VERSION) == EXPECTED["any"]
+        # The worker's executor did the work, not a local Spark of the run's own…
         assert list(work.glob("app-*/*/stderr")), "the worker launched no executor"
         assert "Asked to launch executor" in logs[1].read_text()
+        # …with the Iceberg runtime asked for.
+        runtimes = {path.name for path in work.glob("app-*/*/*iceberg-spark-runtime*.jar")}
+        assert runtimes and all(AWS_ICEBERG_VERSION in name for name in runtimes), runtimes
 
 
 @pytest.mark.connect

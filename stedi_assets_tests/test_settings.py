@@ -115,10 +115,15 @@ def test_s3_brings_the_s3a_connector_matching_pyspark_and_the_endpoint(monkeypat
     provided = spark_conf(load_settings({**on_s3, "STEDI_JARS": "provided"}))
     assert "spark.jars.packages" not in provided
 
+    # Iceberg's version (the one AWS's managed Spark ships, say): every Iceberg jar follows it.
+    older = spark_conf(load_settings({**on_s3, "STEDI_ICEBERG_VERSION": "1.11.0"}))
+    iceberg = [p for p in older["spark.jars.packages"].split(",") if "iceberg" in p]
+    assert len(iceberg) == 2 and all(p.endswith(":1.11.0") for p in iceberg)
+
 
 @pytest.mark.parametrize("variable, value", [
     ("STEDI_MAX_SNAPSHOT_AGE_HOURS", "-1"), ("STEDI_MAX_SNAPSHOT_AGE_HOURS", "a week"),
-    ("STEDI_GRACE_HOURS", "1"), ("STEDI_JARS", "ivy")])
+    ("STEDI_GRACE_HOURS", "1"), ("STEDI_JARS", "ivy"), ("STEDI_ICEBERG_VERSION", "1.9.0")])
 def test_unusable_retention_and_jar_settings_name_the_variable(variable, value):
     with pytest.raises(SettingsError, match=f"{variable}='{value}'"):
         load_settings({variable: value})

@@ -15,9 +15,9 @@ from typing import Literal
 
 from stedi_assets import aws
 from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
+from stedi_assets.settings import ICEBERG_VERSION
 
 NAME = "lake"  # the catalog's name in Spark and in pyiceberg (the JDBC catalog records it)
-ICEBERG_VERSION = "1.12.0"
 SQLITE_JDBC = "org.xerial:sqlite-jdbc:3.54.1.0"
 # The AWS SDK v2 inside iceberg-aws-bundle. Hadoop's S3A connector (for the landing files) runs
 # on it too, given the two SDK modules the bundle lacks: 116 MB of jars instead of the 640 MB
@@ -39,6 +39,7 @@ VALIDATED_SUFFIX = "_validated"
 
 CatalogKind = Literal["local", "glue"]
 JarSource = Literal["maven", "provided"]
+IcebergVersion = Literal["1.12.0", "1.11.0"]  # settings.ICEBERG_VERSIONS
 
 
 def iceberg_name(table: str) -> str:
@@ -61,6 +62,7 @@ class LakeCatalog:
     database: str = "stedi"
     jars: JarSource = "maven"
     jar_cache: str = ""
+    iceberg_version: IcebergVersion = ICEBERG_VERSION
 
     # -- names and places ----------------------------------------------------------------
     def identifier(self, table: str) -> str:
@@ -141,11 +143,12 @@ class LakeCatalog:
     def packages(self) -> list[str]:
         """Maven coordinates Spark needs beyond pyspark (resolved once, then cached)."""
         spark_line = ".".join(_pyspark_version().split(".")[:2])
-        packages = [f"org.apache.iceberg:iceberg-spark-runtime-{spark_line}_2.13:{ICEBERG_VERSION}"]
+        packages = [f"org.apache.iceberg:iceberg-spark-runtime-{spark_line}_2.13:"
+                    f"{self.iceberg_version}"]
         if self.kind == "local":
             packages.append(SQLITE_JDBC)
         if self.kind == "glue" or self.uses_s3:
-            packages.append(f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG_VERSION}")
+            packages.append(f"org.apache.iceberg:iceberg-aws-bundle:{self.iceberg_version}")
         if self.uses_s3:
             packages += [f"org.apache.hadoop:hadoop-aws:{hadoop_version()}",
                          f"software.amazon.awssdk:s3-transfer-manager:{AWS_SDK_VERSION}",
