@@ -194,6 +194,22 @@ def tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def report(args: argparse.Namespace) -> int:
+    from stedi_assets.instance import project_instance
+    from stedi_assets.run_report import NoRun, write_report
+
+    settings = load_settings()
+    folder = args.output_dir or state_home() / "reports"
+    with project_instance(settings) as instance:
+        try:
+            path = write_report(instance, folder, args.run)
+        except NoRun as problem:
+            print(f"stedi report: {problem} (`stedi run` makes one)", file=sys.stderr)
+            return 1
+    print(path)
+    return 0
+
+
 def history(args: argparse.Namespace) -> int:
     from stedi_assets.query import render
 
@@ -303,6 +319,11 @@ def parser() -> argparse.ArgumentParser:
     warm.add_argument("--port", type=positive, default=DEFAULT_PORT,
                       help=f"start: the port to listen on, of 127.0.0.1 ({DEFAULT_PORT})")
     warm.set_defaults(handler=engine)
+    page = commands.add_parser("report", help="the last run's row accounting as an HTML page")
+    page.add_argument("--run", metavar="RUN_ID", help="another run of the instance than the last")
+    page.add_argument("--output-dir", type=Path,
+                      help="where the page is written (default: <STEDI_HOME>/reports)")
+    page.set_defaults(handler=report)
     gen = commands.add_parser("generate", help="write a generated landing zone")
     gen.add_argument("root", type=Path)
     gen.add_argument("--customers", type=int, default=200)
