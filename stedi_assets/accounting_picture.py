@@ -71,7 +71,8 @@ def draw(account: RunAccount, image_format: str = "png") -> bytes:
                 if name in ("accelerometer", "step_trainer"):
                     _arrow(axes, (point[0] + 1.1, point[1]), (target[0] - 1.2, target[1]))
         buffer = io.BytesIO()
-        figure.savefig(buffer, format=image_format, metadata=_no_dates(image_format))
+        figure.savefig(buffer, format=image_format, metadata=_no_dates(image_format),
+                       bbox_inches="tight")
         plt.close(figure)
     return buffer.getvalue()
 

@@ -20,8 +20,10 @@ class NoRun(LookupError):
     """The instance holds no run to report on."""
 
 
-def run_account(instance, run_id: str | None = None):
-    """(the run, its RunAccount): the run `run_id`, or the newest one."""
+def run_account(instance, run_id: str | None = None, curated_rows: int | None = None):
+    """(the run, its RunAccount): the run `run_id`, or the newest one. `curated_rows`: the
+    rows of machine_learning_curated when its materialization is not recorded yet (while the
+    run writes it)."""
     run = instance.get_run_by_id(run_id) if run_id else next(iter(instance.get_runs(limit=1)), None)
     if run is None:
         raise NoRun(f"no run {run_id} in the instance" if run_id else "no run in the instance yet")
@@ -50,7 +52,13 @@ def run_account(instance, run_id: str | None = None):
                 curated = int(metadata[ROW_COUNT].value)
     sources = tuple(SourceAccount(source.name, terms[source.name], reasons.get(source.name, {}))
                     for source in SOURCES if source.name in terms)
-    return run, RunAccount(sources, curated, counted)
+    return run, RunAccount(sources, curated if curated_rows is None else curated_rows, counted)
+
+
+def picture_markdown(instance, run_id: str, curated_rows: int) -> str:
+    """The run's figure so far as Markdown with the PNG inline, as the Dagster UI shows it."""
+    _, account = run_account(instance, run_id, curated_rows)
+    return f"![row accounting](data:image/png;base64,{base64.b64encode(draw(account)).decode()})"
 
 
 def html_page(run, account: RunAccount) -> str:

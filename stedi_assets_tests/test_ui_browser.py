@@ -7,8 +7,11 @@ Playwright from the dev extra. Screenshots go to test-output/ui/ (named in the t
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +22,7 @@ from stedi_assets_tests.dagster_dev import ROOT, dagster_dev, dagster_env, graph
 pytestmark = [pytest.mark.ui, pytest.mark.pipeline]
 
 SCREENSHOTS = ROOT / "test-output" / "ui"
+STEDI = Path(sys.executable).with_name("stedi")
 RUN_TIMEOUT = 600  # seconds: the whole pipeline on the small landing takes a minute or two
 # Big enough that the whole lineage fits at a zoom where every node shows its full name.
 LINEAGE_VIEWPORT = {"width": 2560, "height": 1700}
@@ -46,7 +50,7 @@ def dagster_ui(small_landing, tmp_path):
         yield url
 
 
-def test_materialize_everything_from_the_ui(dagster_ui, chromium, capsys):
+def test_materialize_everything_from_the_ui(dagster_ui, chromium, capsys, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     url = dagster_ui
@@ -100,11 +104,31 @@ def test_materialize_everything_from_the_ui(dagster_ui, chromium, capsys):
                 expect(page.get_by_text(text).first).to_be_visible(timeout=60_000)
             page.screenshot(path=str(SCREENSHOTS / "machine_learning_curated.png"),
                             full_page=True)
+
+            # The run's row accounting, drawn: on the training table's page, and on the page
+            # `stedi report` writes of the same run.
+            # (Markdown this long sits behind a link in the metadata table; it opens a dialog.)
+            page.get_by_role("row", name=re.compile(r"^row_accounting\b")).get_by_text(
+                "[Show Markdown]").click()
+            picture = page.locator('img[alt="row accounting"]').first
+            expect(picture).to_be_visible(timeout=60_000)
+            page.wait_for_timeout(1000)  # the dialog fades in: for the screenshot only
+            page.screenshot(path=str(SCREENSHOTS / "row_accounting_in_the_ui.png"))
+            page.keyboard.press("Escape")
+            report = subprocess.run(
+                [str(STEDI), "report", "--run", run_id, "--output-dir", str(tmp_path / "reports")],
+                env=dagster_env(STEDI_HOME=str(tmp_path / "stedi"),
+                                DAGSTER_HOME=str(tmp_path / "dagster_home")),
+                capture_output=True, text=True, timeout=120)
+            assert report.returncode == 0, report.stderr
+            page.goto(Path(report.stdout.strip()).as_uri())
+            expect(page.locator('img[alt="row accounting"]')).to_be_visible(timeout=30_000)
+            page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
         finally:
             browser.close()
     with capsys.disabled():
-        print(f"\nUI screenshots: {SCREENSHOTS}/lineage.png, "
-              f"{SCREENSHOTS}/machine_learning_curated.png")
+        print(f"\nUI screenshots in {SCREENSHOTS}: lineage.png, machine_learning_curated.png, "
+              "row_accounting_in_the_ui.png, report.png")
 
 
 # --- The browser ---------------------------------------------------------------------------

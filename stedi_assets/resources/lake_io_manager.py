@@ -7,9 +7,10 @@ from dagster import (
 )
 from pyspark.sql import DataFrame
 
-from stedi_assets.contract import AUDITED_TABLES
+from stedi_assets.contract import AUDITED_TABLES, MACHINE_LEARNING_CURATED
 from stedi_assets.incremental import APPEND, UNCHANGED, TableUpdate
 from stedi_assets.metadata import PREVIEW_ROWS, shown_columns, table_metadata
+from stedi_assets.run_report import picture_markdown
 from stedi_assets.resources.lakehouse import LakehouseResource
 from stedi_assets.validation import ValidatedLanding
 
@@ -49,6 +50,9 @@ class LakeIOManager(ConfigurableIOManager):
         metadata["write_seconds"] = MetadataValue.float(seconds)
         if plan.new_files:
             metadata["new_files"] = MetadataValue.int(len(plan.new_files))
+        if table == MACHINE_LEARNING_CURATED:  # the last table: the run's accounting, drawn
+            metadata["row_accounting"] = MetadataValue.md(picture_markdown(
+                context.step_context.instance, context.run_id, staged.rows))
         if table in AUDITED_TABLES:
             metadata["published"] = "pending: published when its blocking checks pass"
         else:
