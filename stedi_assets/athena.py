@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dagster_aws.athena import AthenaClient, AthenaError, AthenaTimeout
 
-from stedi_assets.query import QueryError
-
 # Athena's own default limit for a DML query; polling stops there and the query is cancelled.
 TIMEOUT_SECONDS = 30 * 60
+
+
+class AthenaQueryFailed(Exception):
+    """An Athena query that failed, was cancelled or ran too long; the message says which."""
 
 
 class StediAthena(AthenaClient):
@@ -25,7 +27,7 @@ class StediAthena(AthenaClient):
         self.output = output
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
-        """Column names and typed rows of `sql`, or QueryError with one line saying why not."""
+        """Column names and typed rows of `sql`, or AthenaQueryFailed saying why not."""
         # execute_query sends only the query and the workgroup; the database the tables are
         # named in, and an output location where the workgroup has none, are needed too.
         request = {"QueryString": sql, "QueryExecutionContext": {"Database": self.database},
@@ -37,12 +39,12 @@ class StediAthena(AthenaClient):
             self._poll(query_id)
         except AthenaTimeout:
             self.client.stop_query_execution(QueryExecutionId=query_id)
-            raise QueryError(f"Athena query still running after {TIMEOUT_SECONDS // 60} "
+            raise AthenaQueryFailed(f"Athena query still running after {TIMEOUT_SECONDS // 60} "
                              "minutes: cancelled") from None
         except (AthenaError, KeyError):  # its message is the reason alone; KeyError: no reason
             status = self.client.get_query_execution(
                 QueryExecutionId=query_id)["QueryExecution"]["Status"]
-            raise QueryError(f"Athena query {status['State'].lower()}: "
+            raise AthenaQueryFailed(f"Athena query {status['State'].lower()}: "
                              f"{status.get('StateChangeReason', 'no reason given')}") from None
         return self.typed_results(query_id)
 

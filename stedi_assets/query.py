@@ -76,11 +76,14 @@ def athena_query(sql: str, database: str, output: str | None, workgroup: str | N
                  client=None, poll_seconds: float = 0.5) -> tuple[list[str], list[tuple]]:
     """Runs `sql` in Athena against the Glue database and returns its result rows."""
     from stedi_assets import aws
-    from stedi_assets.athena import StediAthena  # it imports QueryError from here
+    from stedi_assets.athena import AthenaQueryFailed, StediAthena
 
     athena = StediAthena(client or aws.client("athena"), database, output, workgroup,
                          poll_seconds)
-    return athena.query(sql)
+    try:
+        return athena.query(sql)
+    except AthenaQueryFailed as problem:
+        raise QueryError(str(problem)) from None
 
 
 def render(names: list[str], rows: list[tuple], fmt: str) -> str:
