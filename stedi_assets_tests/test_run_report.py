@@ -48,7 +48,7 @@ def test_stedi_report_draws_the_last_run_s_accounting(published, monkeypatch, tm
     with DagsterInstance.from_config(load_settings().dagster_home) as instance:
         runs = {run.run_id: written_rows(instance, run.run_id) for run in instance.get_runs()}
     run_id = next(run for run, written in runs.items()
-                  if written.get("customer_trusted", (None,))[1] == tables["customer_trusted"][1])
+                  if written.get("customer_trusted", (None, None))[1] == tables["customer_trusted"][1])
     assert main(["report", "--run", run_id, "--output-dir", str(tmp_path)]) == 0
     page = Path(capsys.readouterr().out.strip())
     assert page.parent == tmp_path
