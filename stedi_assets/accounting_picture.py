@@ -46,15 +46,15 @@ class RunAccount:
 
 def draw(account: RunAccount, image_format: str = "png") -> bytes:
     """The figure as PNG (or SVG, its texts kept as text) bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display; also what makes the output the same on every machine
-    from matplotlib import pyplot as plt
+    # A Figure of its own, not pyplot: no window, no global figure state, Agg for PNG.
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
 
     rows = max(len(account.sources), 1)
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "stedi", "font.size": 9,
-                         "font.family": "DejaVu Sans"}):
-        figure, axes = plt.subplots(figsize=(11, 2.6 * rows + 0.8), dpi=100)
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "stedi", "font.size": 9,
+                     "font.family": "DejaVu Sans"}):
+        figure = Figure(figsize=(11, 2.6 * rows + 0.8), dpi=100)
+        axes = figure.subplots()
         axes.set_xlim(0, 11)
         axes.set_ylim(0, 2.6 * rows + 0.8)
         axes.axis("off")
@@ -73,7 +73,6 @@ def draw(account: RunAccount, image_format: str = "png") -> bytes:
         buffer = io.BytesIO()
         figure.savefig(buffer, format=image_format, metadata=_no_dates(image_format),
                        bbox_inches="tight")
-        plt.close(figure)
     return buffer.getvalue()
 
 

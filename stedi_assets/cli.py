@@ -30,11 +30,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
     from stedi_assets.spark_config import start_in_background
 
     settings = load_settings()
-    if not args.full and nothing_new(settings):
-        print(f"landing: {settings.landing_uri}\nconsent mode: {settings.consent_mode}\n"
-              "nothing new: no landing file was added, changed or removed, and every table "
+    lake = open_lakehouse(settings)
+    if not args.full and nothing_new(settings, lake):
+        print(run_header(settings))
+        print("nothing new: no landing file was added, changed or removed, and every table "
               "is built from its inputs as they are; no run started (--full rebuilds)")
-        print(published_tables(open_lakehouse(settings), "table"))
+        print(published_tables(lake, "table"))
         return 0
     find_java()
     run_id = str(uuid.uuid4())  # a Dagster run id, known before the run to listen to it
@@ -42,9 +43,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     # Before anything starts the JVM: it inherits the process's stdout and stderr.
     with quiet(log) as terminal:
         start_in_background(settings)
-        terminal.say(f"landing: {settings.landing_uri}"
-                     + ("  (generated sample)" if settings.uses_generated_sample else ""))
-        terminal.say(f"consent mode: {settings.consent_mode}")
+        terminal.say(run_header(settings))
         defs = build_definitions(settings)
         job = defs.resolve_job_def(stedi_pipeline.name)
         # Recorded in the project's instance, so the UI (`make ui`) shows it in the run history.
@@ -61,7 +60,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
                     "log_level": "INFO" if args.verbose else "DEBUG"}}}},
             )
         progress.finish()
-        terminal.say(published_tables(open_lakehouse(settings), "table"))
+        terminal.say(published_tables(lake, "table"))
         failed = report_problems(result, terminal)
     if log:
         print(f"log (Spark, JVM, Dagster): {log}")
@@ -71,25 +70,30 @@ def run_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
-def nothing_new(settings) -> bool:
+def run_header(settings) -> str:
+    """What a run says first: where it reads and which consent mode it applies."""
+    sample = "  (generated sample)" if settings.uses_generated_sample else ""
+    return f"landing: {settings.landing_uri}{sample}\nconsent mode: {settings.consent_mode}"
+
+
+def nothing_new(settings, lake=None) -> bool:
     """Whether an incremental run would leave every table unchanged, known from the lake's
     metadata and the landing listing alone: then no Dagster run, no JVM, no Spark job."""
     from stedi_assets import incremental
-    from stedi_assets.contract import SOURCES, ZONE_OF_TABLE
+    from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
     from stedi_assets.resources.landing_zone import LandingZone
     from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY
 
     key = (os.environ.get(settings.pseudonym_key_env) if settings.pseudonym_key_env
            else DEVELOPMENT_PSEUDONYM_KEY)
-    lake = open_lakehouse(settings)
-    if not settings.incremental or not key or any(
-            lake.main_snapshot_id(table) is None for table in ZONE_OF_TABLE):
-        return False  # a run rebuilds, says the missing key, or builds a first version
+    if not settings.incremental or not key:
+        return False  # a run rebuilds everything, or says the key is missing
     landing = LandingZone(uri=settings.landing_uri, generated_sample=False)
-    listed = {source.table: landing.readable_files(source) for source in SOURCES}
     rules = {table: incremental.rules(table, settings.consent_mode, key)
              for table in ZONE_OF_TABLE}
-    plans = incremental.planned_without_running(lake, rules, listed)
+    plans = incremental.planned_without_running(
+        lake or open_lakehouse(settings), rules, list(SOURCE_BY_TABLE),
+        lambda table: landing.readable_files(SOURCE_BY_TABLE[table]))
     return all(plan.mode == incremental.UNCHANGED for plan in plans)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
@@ -191,16 +192,17 @@ def as_built(run: LakeRun, plan_: Plan, table: str) -> DataFrame:
     return run.read_version(table, plan_.changes[table].before)
 
 
-def planned_without_running(lake, table_rules: dict[str, str],
-                            listed: dict[str, dict[str, tuple[int, int]]]) -> list[Plan]:
+def planned_without_running(lake, table_rules: dict[str, str], landing_tables: list[str],
+                            listed: Callable[[str], dict[str, tuple[int, int]]]) -> list[Plan]:
     """The plans an incremental run would make of every table, worked out before any run
     starts (no Spark: the ledgers and stamps are in the tables' metadata). `table_rules`:
-    each table's rules; `listed`: each landing table's readable files (see plan_landing).
+    each table's rules; `listed(table)`: a landing table's readable files (see plan_landing).
     Stops at the first table that would change: a run is needed then anyway."""
     run = lake.start_run("plan")  # reads only: no branch of its name is ever written
     plans = []
-    for source_table, files in listed.items():
-        plans.append(plan_landing(run, source_table, table_rules[source_table], True, files))
+    for source_table in landing_tables:
+        plans.append(plan_landing(run, source_table, table_rules[source_table], True,
+                                  listed(source_table)))
         if plans[-1].mode != UNCHANGED:
             return plans
     for table in INPUTS:  # in lineage order

@@ -11,9 +11,10 @@ from pathlib import Path
 from stedi_assets.accounting import TERMS
 from stedi_assets.accounting_picture import RunAccount, SourceAccount, draw
 from stedi_assets.contract import LANDING_QUARANTINE, MACHINE_LEARNING_CURATED, SOURCES
+from stedi_assets.run_output import ROW_COUNT
 
-ROW_ACCOUNTING = "row_accounting"  # checks.ROW_ACCOUNTING, without importing Dagster's wiring
-ROW_COUNT = "dagster/row_count"
+# checks.ROW_ACCOUNTING: checks imports the resources, whose IO manager imports this module.
+ROW_ACCOUNTING = "row_accounting"
 
 
 class NoRun(LookupError):
@@ -58,12 +59,16 @@ def run_account(instance, run_id: str | None = None, curated_rows: int | None = 
 def picture_markdown(instance, run_id: str, curated_rows: int) -> str:
     """The run's figure so far as Markdown with the PNG inline, as the Dagster UI shows it."""
     _, account = run_account(instance, run_id, curated_rows)
-    return f"![row accounting](data:image/png;base64,{base64.b64encode(draw(account)).decode()})"
+    return f"![row accounting](data:image/png;base64,{_png_base64(account)})"
+
+
+def _png_base64(account: RunAccount) -> str:
+    return base64.b64encode(draw(account)).decode()
 
 
 def html_page(run, account: RunAccount) -> str:
     """The page: the run, the figure (PNG, inline) and the numbers it shows."""
-    image = base64.b64encode(draw(account)).decode()
+    image = _png_base64(account)
     rows = "".join(
         f"<tr><th>{html.escape(source.source)}</th>"
         + "".join(f"<td>{source.terms[term]:,}</td>" for term in TERMS) + "</tr>"

@@ -21,9 +21,11 @@ CONSENT_MODES = ("any", "as_of_date")
 CATALOGS = ("local", "glue")
 JAR_SOURCES = ("maven", "provided")
 ICEBERG_VERSION_SETTING = "STEDI_ICEBERG_VERSION"
-ICEBERG_VERSION = "1.12.0"  # pinned; Spark's Iceberg runtime and AWS bundle
-# Glue 6 and EMR 8.1 ship Iceberg 1.11.0: the pipeline is tested on it too (test_cluster.py).
-ICEBERG_VERSIONS = (ICEBERG_VERSION, "1.11.0")
+# The pinned Iceberg release (Spark's runtime and the AWS bundle), then 1.11.0: what Glue 6 and
+# EMR 8.1 ship, which the pipeline is tested on too (test_cluster.py).
+IcebergVersion = Literal["1.12.0", "1.11.0"]
+ICEBERG_VERSIONS: tuple[IcebergVersion, ...] = get_args(IcebergVersion)
+ICEBERG_VERSION: IcebergVersion = ICEBERG_VERSIONS[0]
 # Spark refuses to remove orphan files younger than this: a running write may still add them.
 MIN_GRACE_HOURS = 24
 
@@ -76,7 +78,7 @@ class Settings:
     athena_workgroup: str | None = None
     jars: str = "maven"  # "maven": resolved once and cached; "provided": already on the classpath
     jar_cache: str = ""
-    iceberg_version: str = ICEBERG_VERSION  # one of ICEBERG_VERSIONS: the jars `maven` resolves
+    iceberg_version: IcebergVersion = ICEBERG_VERSION  # the jars `maven` resolves
     max_shrink: float = DEFAULT_MAX_SHRINK
     accept_shrink: frozenset[str] = frozenset()
     dagster_home: str = ""
@@ -156,7 +158,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         athena_workgroup=env.get("STEDI_ATHENA_WORKGROUP") or None,
         jars=jars,
         jar_cache=env.get("STEDI_JAR_CACHE") or str(_user_cache() / "stedi" / "ivy"),
-        iceberg_version=iceberg,
+        iceberg_version=cast(IcebergVersion, iceberg),
         max_shrink=max_shrink,
         accept_shrink=accept_shrink,
         dagster_home=_absolute(own_home or str(home / DAGSTER_HOME_FOLDER)),

@@ -15,7 +15,7 @@ from typing import Literal
 
 from stedi_assets import aws
 from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
-from stedi_assets.settings import ICEBERG_VERSION
+from stedi_assets.settings import ICEBERG_VERSION, IcebergVersion
 
 NAME = "lake"  # the catalog's name in Spark and in pyiceberg (the JDBC catalog records it)
 SQLITE_JDBC = "org.xerial:sqlite-jdbc:3.54.1.0"
@@ -39,7 +39,6 @@ VALIDATED_SUFFIX = "_validated"
 
 CatalogKind = Literal["local", "glue"]
 JarSource = Literal["maven", "provided"]
-IcebergVersion = Literal["1.12.0", "1.11.0"]  # settings.ICEBERG_VERSIONS
 
 
 def iceberg_name(table: str) -> str:
