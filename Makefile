@@ -6,10 +6,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test test-unit java ui benchmark
 
-$(INSTALLED): pyproject.toml
+# At the versions the suite last passed with (.ci/constraints.txt), not whatever is newest.
+CONSTRAINTS := .ci/constraints.txt
+$(INSTALLED): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(INSTALLED)
 
 java:

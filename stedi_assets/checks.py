@@ -29,7 +29,7 @@ from stedi_assets.contract import (
 from stedi_assets.erasure import Erasure
 from stedi_assets.incremental import APPEND, UNCHANGED
 from stedi_assets.lake import StalePublish
-from stedi_assets.metadata import MASKED
+from stedi_assets.metadata import MASKED, published_note
 from stedi_assets.resources import LakehouseResource, PrivacyPolicy
 from stedi_assets.shrink import DEFAULT_MAX_SHRINK, ShrinkPolicy
 from stedi_assets.tally import Tally
@@ -365,7 +365,7 @@ def audit(context: AssetExecutionContext, table: str, privacy: PrivacyPolicy,
     if passed:
         try:
             started = time.perf_counter()
-            outcome["published"] = f"snapshot {run.publish(table).snapshot_id}"
+            outcome["published"] = published_note(run.publish(table), run.run_id)
             outcome["publish_seconds"] = MetadataValue.float(round(time.perf_counter() - started, 2))
         except StalePublish as problem:
             stale, outcome["published"] = problem, f"no: {problem}"

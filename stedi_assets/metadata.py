@@ -18,6 +18,14 @@ _MASKED_COLUMNS = DIRECT_IDENTIFIERS | {"raw_line"}
 _QUOTED_VALUE = r"(number|in range) \(.*\)$"
 
 
+def published_note(snapshot, run_id: str) -> str:
+    """The `published` line of a table's metadata, for a snapshot `run_id` published."""
+    if snapshot.run_id not in (None, run_id):
+        return (f"snapshot {snapshot.snapshot_id} (the same version, published first by run "
+                f"{snapshot.run_id})")
+    return f"snapshot {snapshot.snapshot_id}"
+
+
 def declared_schema(table: str) -> TableSchema:
     """The contract's columns of `table`: what the UI shows before any run."""
     return TableSchema(columns=[TableColumn(column.name, column.type, description=column.about)

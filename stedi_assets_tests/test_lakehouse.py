@@ -84,9 +84,61 @@ def test_the_first_publish_of_a_table_is_not_overwritten_by_an_older_run(lake):
     older, newer = lake.start_run("run-aaaa"), lake.start_run("run-bbbb")
     newer.stage(TABLE, frame(lake, 5))
     newer.publish(TABLE)
+    older.stage(TABLE, frame(lake, 7))
     with pytest.raises(StalePublish, match="first published by another run"):
-        older.stage(TABLE, frame(lake, 7))
+        older.publish(TABLE)
     assert count(lake) == 5
+
+
+STAMP = {"stedi.rules": "v1", "stedi.built-from.customer_trusted": "42"}
+
+
+def test_a_run_that_lost_the_race_to_the_same_version_takes_the_winner_s(lake):
+    """Two runs at once build the same version of a table (the same rules, the same inputs'
+    snapshots): the second to publish takes the first's snapshot, and a different stamp is
+    still refused."""
+    publish(lake, "run-0000", 3)
+    first, second, other = (lake.start_run(f"run-{n}") for n in ("aaaa", "bbbb", "cccc"))
+    for run, stamp in ((first, STAMP), (second, STAMP),
+                       (other, {**STAMP, "stedi.built-from.customer_trusted": "43"})):
+        run.stage(TABLE, frame(lake, 5), stamp=stamp)
+    won = first.publish(TABLE)
+
+    taken = second.publish(TABLE)
+    assert (taken.snapshot_id, taken.run_id) == (won.snapshot_id, "run-aaaa")
+    assert second.published[TABLE] == won.snapshot_id and second.staged(TABLE) is None
+    assert second.read(TABLE).count() == 5
+    assert second.branch not in lake.iceberg_table(TABLE).metadata.refs
+    with pytest.raises(StalePublish, match="another run published it since this run started"):
+        other.publish(TABLE)
+    assert lake.require_published(TABLE).snapshot_id == won.snapshot_id
+
+
+def test_a_landing_table_is_the_same_version_only_with_the_same_landing_files(lake):
+    files = {"file:/landing/customer/a.json": (120, LONG_AGO)}
+    more = {**files, "file:/landing/customer/b.json": (7, LONG_AGO)}
+    runs = [lake.start_run(f"run-{n}") for n in ("aaaa", "bbbb", "cccc")]
+    for run, held in zip(runs, (files, files, more)):
+        run.stage("customer_landing", landing_rows(lake, held), stamp={"stedi.rules": "v1"})
+    won = runs[0].publish("customer_landing")
+
+    assert runs[1].publish("customer_landing").snapshot_id == won.snapshot_id
+    with pytest.raises(StalePublish, match="first published by another run"):
+        runs[2].publish("customer_landing")
+
+
+def test_a_publish_whose_answer_was_lost_is_found_done_when_tried_again(lake, monkeypatch):
+    run = lake.start_run("run-aaaa")
+    staged = run.stage(TABLE, frame(lake, 4))
+    commit = lake.change_refs
+
+    def answer_lost(table, change):  # the commit lands, its answer does not: tried again
+        commit(table, change)
+        commit(table, change)
+
+    monkeypatch.setattr(lake, "change_refs", answer_lost)
+    assert run.publish(TABLE).snapshot_id == staged.snapshot_id
+    assert count(lake) == 4
 
 
 def test_a_version_being_checked_survives_another_run_publishing_and_expiring(lake):

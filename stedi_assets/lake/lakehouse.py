@@ -3,10 +3,11 @@ branches, retention and consent erasure.
 
 A run notes, when it starts, the snapshot `main` of every table points at: its bases. It writes
 each table to an audit branch of its own, created at that base; the table's checks read the
-branch; publishing fast-forwards `main` to it. Iceberg refuses the fast-forward when `main` is
-no longer an ancestor of the branch, i.e. when another run published since this run started,
-so a stale run fails with one line and publishes nothing. Downstream steps read the branch
-their run published, so one run never mixes two runs' tables.
+branch; publishing fast-forwards `main` to it, in one catalog commit on the condition that
+`main` is still the base. When another run published the table since this run started, a run
+whose version is the same (built from the same inputs by the same rules) takes that snapshot
+as its own; any other stale run fails with one line and publishes nothing. Downstream steps
+read the snapshots their run published, so one run never mixes two versions of a table.
 
 Metadata (snapshots, history, what is published) is read through pyiceberg, without Spark.
 """
@@ -24,7 +25,9 @@ from typing import Iterable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from stedi_assets.contract import FILE_COLUMNS, TABLE_BY_NAME, ZONE_OF_TABLE
+from stedi_assets.contract import (
+    FILE_COLUMNS, SOURCE_BY_TABLE, TABLE_BY_NAME, ZONE_OF_TABLE,
+)
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name, pipeline_table
 
 RUN_ID_PROPERTY = "stedi.run-id"
@@ -213,6 +216,20 @@ class Lakehouse:
             current = found.parent_snapshot_id
         return added
 
+    def same_version(self, table: str, one: int | None, other: int) -> bool:
+        """Whether two snapshots of `table` hold the same rows: both stamped, with the same
+        rules and the same snapshots of its inputs (what the incremental plans rely on too)
+        and, for a landing table, holding the same landing files."""
+        if one is None:
+            return False
+        stamps = [_stamp(self.summary(table, snapshot)) for snapshot in (one, other)]
+        if RULES_PROPERTY not in stamps[0] or stamps[0] != stamps[1]:
+            return False
+        if table not in SOURCE_BY_TABLE:
+            return True
+        ledgers = [self.ledger(table, snapshot) for snapshot in (one, other)]
+        return ledgers[0] is not None and ledgers[0] == ledgers[1]
+
     def ledger(self, table: str, snapshot_id: int) -> dict[str, tuple[int, int]] | None:
         """uri -> (size, modified ms) of every landing file a landing table's snapshot holds
         rows of, as Spark named it, from the table's partitions: metadata, no Spark job,
@@ -349,11 +366,8 @@ class LakeRun:
         frame = next(parts)
         identifier = self.lake.catalog.identifier(table)
         base = self.bases.get(table)
-        if base is None:
+        if base is None:  # (another run may publish it meanwhile: `publish` decides)
             self._create(table, frame)
-            if self.lake.main_snapshot_id(table) is not None:
-                raise self._stale(table, "it was first published by another run after this "
-                                         "run started")
         self._branch_at(table, base)
         properties = {RUN_ID_PROPERTY: self.run_id, **(stamp or {})}
 
@@ -507,24 +521,37 @@ class LakeRun:
     # -- publish -------------------------------------------------------------------------
     def publish(self, table: str) -> Snapshot:
         """Fast-forwards `main` to this run's branch, then applies retention. The branch is
-        dropped: `main` holds the snapshot now, and downstream steps read it by its id."""
+        dropped: `main` holds the snapshot now, and downstream steps read it by its id.
+
+        `main` must still be this run's base. When another run published the table since,
+        this run's version is published only if it is the same version (`same_version`):
+        then this run takes that snapshot as its own, reads it downstream and drops its
+        branch; else it raises StalePublish, so an older run can never land over a newer one
+        (which could bring back a withdrawn customer's rows)."""
         if table in self.published:  # a retried call: done already
             return _snapshot(table, self.lake.iceberg_table(table), self.published[table])
         staged = self.require_staged(table)
+        base, landed = self.bases.get(table), {}
 
         def change(loaded, refs) -> None:
             main = loaded.metadata.current_snapshot_id
-            if main is not None and main not in _ancestors(loaded.metadata, staged.snapshot_id):
-                raise self._stale(table, "another run published it since this run started")
-            # One commit, on the condition that main is still where it was just read.
-            refs.set_current_snapshot(snapshot_id=staged.snapshot_id)
+            if main == staged.snapshot_id:  # this publish landed, but its answer was lost
+                landed["snapshot"] = main
+                return
+            if main != base and not self.lake.same_version(table, main, staged.snapshot_id):
+                raise self._stale(table, "another run published it since this run started"
+                                  if base is not None else
+                                  "it was first published by another run after this run started")
+            if main == base:  # one commit, on the condition that main is still where it was
+                refs.set_current_snapshot(snapshot_id=staged.snapshot_id)
             refs.remove_branch(self.branch)
+            landed["snapshot"] = staged.snapshot_id if main == base else main
 
         self.lake.change_refs(table, change)
-        self.bases[table] = self.published[table] = staged.snapshot_id
+        self.bases[table] = self.published[table] = landed["snapshot"]
         self.lake.catalog.register_raw_landing(table)
         self.lake.expire(table)
-        return staged
+        return _snapshot(table, self.lake.iceberg_table(table), landed["snapshot"])
 
     def _stale(self, table: str, why: str) -> StalePublish:
         return StalePublish(f"{table}: not published: {why}; its published snapshot stays, and "
@@ -577,14 +604,11 @@ def _snapshot(table: str, loaded, snapshot_id: int, committed_ms: int | None = N
         location=loaded.metadata.location)
 
 
-def _ancestors(metadata, snapshot_id: int | None) -> set[int]:
-    """`snapshot_id` and the snapshots it descends from."""
-    found = set()
-    while snapshot_id is not None and snapshot_id not in found:
-        found.add(snapshot_id)
-        snapshot = metadata.snapshot_by_id(snapshot_id)
-        snapshot_id = snapshot.parent_snapshot_id if snapshot is not None else None
-    return found
+def _stamp(summary: dict[str, str]) -> dict[str, str]:
+    """What a snapshot was built from, as its summary says: the pipeline's properties but
+    the run's id."""
+    return {key: value for key, value in summary.items()
+            if key.startswith("stedi.") and key != RUN_ID_PROPERTY}
 
 
 def _expirable(metadata, keep: int, older_than: datetime) -> list[int]:

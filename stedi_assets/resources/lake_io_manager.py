@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame
 
 from stedi_assets.contract import AUDITED_TABLES, MACHINE_LEARNING_CURATED
 from stedi_assets.incremental import APPEND, UNCHANGED, TableUpdate
-from stedi_assets.metadata import PREVIEW_ROWS, shown_columns, table_metadata
+from stedi_assets.metadata import PREVIEW_ROWS, published_note, shown_columns, table_metadata
 from stedi_assets.run_report import picture_markdown
 from stedi_assets.resources.lakehouse import LakehouseResource
 from stedi_assets.validation import ValidatedLanding
@@ -56,7 +56,7 @@ class LakeIOManager(ConfigurableIOManager):
         if table in AUDITED_TABLES:
             metadata["published"] = "pending: published when its blocking checks pass"
         else:
-            metadata["published"] = f"snapshot {run.publish(table).snapshot_id}"
+            metadata["published"] = published_note(run.publish(table), run.run_id)
         context.add_output_metadata(metadata)
 
     def load_input(self, context: InputContext) -> DataFrame:
