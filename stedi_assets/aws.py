@@ -9,6 +9,60 @@ from functools import lru_cache
 
 PATH_STYLE_ENV = "STEDI_S3_PATH_STYLE"
 
+# How every client the pipeline talks to AWS with retries, in one place: boto3 (the landing's
+# listing, the raw tables in Glue, Athena), pyiceberg (Glue and pyarrow's S3), and in the JVM
+# Iceberg's Glue catalog and S3FileIO (the AWS SDK for Java v2) and Hadoop's S3A. A throttled
+# request (503 SlowDown, ThrottlingException), a server error or a cut connection is tried
+# again with exponential backoff and jitter ("standard" mode in both SDKs). A catalog commit
+# whose answer was lost is not repeated blindly: its retry fails on the table's version, and
+# the commit is then judged against the table as it is (`Lakehouse.change_refs`, Iceberg's
+# own commit-status check in the JVM).
+MAX_ATTEMPTS = 10
+RETRY_MODE = "standard"
+
+
+def retry_config():
+    """botocore's retries, for every boto3 client made here."""
+    from botocore.config import Config
+
+    return Config(retries={"max_attempts": MAX_ATTEMPTS, "mode": RETRY_MODE})
+
+
+def pyiceberg_retries() -> dict:
+    """pyiceberg's catalog properties for the same retries (Glue, and pyarrow's S3)."""
+    return {"glue.max-retries": MAX_ATTEMPTS, "glue.retry-mode": RETRY_MODE,
+            "s3.retry-strategy-impl": f"{__name__}.StandardS3Retries"}
+
+
+def jvm_retries() -> dict[str, str]:
+    """Spark settings for the same retries in the JVM: the AWS SDK v2 reads its system
+    properties (Iceberg's Glue client and S3FileIO), S3A its own settings."""
+    sdk = f"-Daws.maxAttempts={MAX_ATTEMPTS} -Daws.retryMode={RETRY_MODE}"
+    return {"spark.driver.extraJavaOptions": sdk, "spark.executor.extraJavaOptions": sdk,
+            "spark.hadoop.fs.s3a.attempts.maximum": str(MAX_ATTEMPTS),
+            "spark.hadoop.fs.s3a.retry.limit": str(MAX_ATTEMPTS),
+            "spark.hadoop.fs.s3a.retry.throttle.limit": str(MAX_ATTEMPTS)}
+
+
+@lru_cache(maxsize=1)
+def _standard_s3_retries():
+    from pyarrow.fs import AwsStandardS3RetryStrategy
+
+    class StandardS3Retries(AwsStandardS3RetryStrategy):
+        """pyarrow's standard retries with MAX_ATTEMPTS (pyiceberg builds it by its name,
+        without arguments)."""
+
+        def __init__(self):
+            super().__init__(max_attempts=MAX_ATTEMPTS)
+
+    return StandardS3Retries
+
+
+def __getattr__(name: str):
+    if name == "StandardS3Retries":  # pyarrow is imported only when pyiceberg asks for it
+        return _standard_s3_retries()
+    raise AttributeError(name)
+
 
 def path_style_access() -> bool:
     return os.environ.get(PATH_STYLE_ENV, "").strip().lower() in ("1", "true", "yes")
@@ -47,7 +101,9 @@ def _client(service: str, _environment: tuple, path_style: bool):
     import boto3
     from botocore.config import Config
 
-    config = Config(s3={"addressing_style": "path"}) if path_style else None
+    config = retry_config()
+    if path_style:
+        config = config.merge(Config(s3={"addressing_style": "path"}))
     return boto3.client(service, config=config)
 
 

@@ -21,7 +21,6 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -32,7 +31,7 @@ from stedi_assets.contract import (
     STEP_TRAINER_TRUSTED, TABLE_BY_NAME,
 )
 from stedi_assets.lake import LakeRun
-from stedi_assets.lake.lakehouse import BUILT_FROM_PREFIX, RULES_PROPERTY
+from stedi_assets.lake.lakehouse import BUILT_FROM_PREFIX, RULES_PROPERTY, plain_path
 
 FULL, APPEND, UNCHANGED = "full", "append", "unchanged"
 FULL_TAG = "stedi/full"  # a run tagged stedi/full=true rebuilds every table
@@ -168,15 +167,6 @@ def ingested_files(run: LakeRun, table: str) -> dict[str, tuple[int, int]] | Non
     """path -> (size, modified ms) of every file the landing table's base holds rows of."""
     held = run.lake.ledger(table, run.bases[table])
     return None if held is None else {plain_path(uri): file for uri, file in held.items()}
-
-
-def plain_path(uri: str) -> str:
-    """A path as Spark reports it (`file:/a%20b.json`, `s3a://...`) as the listing gives it."""
-    if uri.startswith("file:"):
-        return unquote(urlparse(uri).path)
-    if uri.startswith("s3a://"):
-        uri = "s3://" + uri[len("s3a://"):]
-    return unquote(uri)
 
 
 def appended(run: LakeRun, plan_: Plan, table: str) -> DataFrame:

@@ -97,7 +97,10 @@ def test_ddl_is_athena_ddl_for_every_table(lake_env, capsys):
     assert "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'" in landing
     assert "'mapping.share_with_research_as_of_date'='shareWithResearchAsOfDate'" in landing
     assert "`share_with_research_as_of_date` bigint" in landing
-    assert f"LOCATION '{lake_env[0] / 'customer'}/'" in landing
+    manifests = lake_env[1] / "landing" / "customer_landing"
+    assert f"LOCATION '{manifests}/'" in landing  # a manifest of the files read, beside them
+    assert (manifests / "manifest").read_text().splitlines() == sorted(
+        str(path) for path in (lake_env[0] / "customer").rglob("*.json"))
     curated = next(s for s in statements if "`stedi`.`customer_curated`" in s)
     assert "'table_type'='ICEBERG'" in curated and "LOCATION '" in curated
     assert "`registration_date` bigint" in curated

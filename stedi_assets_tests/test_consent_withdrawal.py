@@ -30,6 +30,18 @@ def rows_of(frame, email, customer_id, serial):
     return frame.where(belongs).count()
 
 
+def withdrawal_of(customer) -> str:
+    """A landing line: a later record of a published customer (a row of customer_trusted),
+    in the feed's own spelling, without research consent (the latest record wins)."""
+    return json.dumps({
+        "customerName": customer["customer_name"], "email": customer["email"].upper(),
+        "phone": customer["phone"], "birthDay": customer["birth_day"],
+        "serialNumber": customer["serial_number"],
+        "registrationDate": customer["registration_date"],
+        "lastUpdateDate": customer["last_update_date"] + 86_400_000,
+        "shareWithResearchAsOfDate": 0}) + "\n"
+
+
 def every_retained_snapshot(lake, table):
     """The table as of each snapshot it retains (main's history and every branch's head)."""
     loaded = lake.iceberg_table(table)
@@ -62,13 +74,7 @@ def test_withdrawn_consent_is_erased_everywhere_even_when_an_unrelated_check_fai
         assert rows_of(published[table], *who) > 0, table
 
     # A later record of the same customer, without consent (the latest record wins)...
-    withdrawal = {"customerName": customer["customer_name"], "email": customer["email"].upper(),
-                  "phone": customer["phone"], "birthDay": customer["birth_day"],
-                  "serialNumber": customer["serial_number"],
-                  "registrationDate": customer["registration_date"],
-                  "lastUpdateDate": customer["last_update_date"] + 86_400_000,
-                  "shareWithResearchAsOfDate": 0}
-    (landing / "customer" / "withdrawal.json").write_text(json.dumps(withdrawal) + "\n")
+    (landing / "customer" / "withdrawal.json").write_text(withdrawal_of(customer))
     # ...and, in the same run, a bug that duplicates a step_trainer_trusted row: its check
     # fails and blocks step_trainer_trusted and machine_learning_curated from publishing.
     resources = build_resources(pipeline_settings(landing, lake_path))

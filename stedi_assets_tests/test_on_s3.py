@@ -7,6 +7,9 @@ the way `stedi tables` and any other Iceberg reader would.
 
 The course sample runs on a moto server that enforces IAM, as the pipeline role of
 deploy/stedi.yaml and nothing else (`lake_stack`): the zone boundary is tested on that lake.
+Every request of its runs goes through a proxy that can make the cloud fail
+(stedi_assets_tests/faulty_cloud.py): the first run is the control round, with no fault, and
+the last runs are made under faults (`test_runs_through_a_cloud_that_fails_…`).
 What moto (5.x) enforces, as measured here (`lake_stack` asserts each point on its server):
 
 - S3: every request against the object's or the bucket's ARN, so the roles' zone prefixes
@@ -34,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,11 +51,14 @@ from stedi_assets.contract import LANDING_QUARANTINE, SOURCE_BY_TABLE, ZONE_OF_T
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name
 from stedi_assets_tests.cloudformation import role_policies, template_names, trust_policy
 from stedi_assets_tests.conftest import printed_tables
+from stedi_assets_tests.test_consent_withdrawal import withdrawal_of
+from stedi_assets_tests.faulty_cloud import CUT, FAILED, NONE, THROTTLED, Faults, FaultyCloud
 from stedi_assets_tests.dagster_dev import free_port, tail
 from stedi_assets_tests.test_course_sample import EXPECTED
 
 BUCKET = "stedi-lakehouse"
 LANDING, LAKE = f"s3://{BUCKET}/landing", f"s3://{BUCKET}/lake"
+NOT_RECORDS = ("landing/customer/README.md", "landing/accelerometer/landing/notes.csv")
 
 
 @pytest.fixture(scope="module")
@@ -134,10 +141,11 @@ class Stack:
     """The data plane of deploy/stedi.yaml on an IAM-enforcing moto: the bucket with the course
     sample under landing/, the Glue database, the three roles with the template's policies."""
 
-    def __init__(self, url: str, admin: dict, roles: dict[str, str]):
-        self.url, self.admin, self.roles = url, admin, roles
-        self.base = {"AWS_ENDPOINT_URL": url, "AWS_DEFAULT_REGION": "us-east-1",
-                     "STEDI_S3_PATH_STYLE": "true"}
+    def __init__(self, url: str, admin: dict, roles: dict[str, str],
+                 proxy: FaultyCloud | None = None):
+        self.url, self.admin, self.roles, self.proxy = url, admin, roles, proxy
+        self.base = {"AWS_ENDPOINT_URL": proxy.url if proxy else url,
+                     "AWS_DEFAULT_REGION": "us-east-1", "STEDI_S3_PATH_STYLE": "true"}
 
     def client(self, service: str, credentials: dict):
         return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
@@ -152,8 +160,8 @@ class Stack:
                 "AWS_SESSION_TOKEN": given["SessionToken"]}
 
     def env(self, role: str) -> dict:
-        """Everything a process running as `role` is given: the endpoint and the role's
-        session, no other key."""
+        """Everything a process running as `role` is given: the endpoint (the proxy's) and the
+        role's session, no other key. The test's own clients (`client`) go straight to moto."""
         return {**self.base, **self.assume(role)}
 
     def keys_under(self, prefix: str) -> list[str]:
@@ -202,12 +210,15 @@ def lake_stack(course_sample):
         s3.create_bucket(Bucket=BUCKET)
         for path in sorted(course_sample.rglob("*.json")):
             s3.upload_file(str(path), BUCKET, f"landing/{path.relative_to(course_sample)}")
+        for key in NOT_RECORDS:  # files beside the feeds that the pipeline does not read
+            s3.put_object(Bucket=BUCKET, Key=key, Body=b"not a record\n")
         glue = setup.client("glue", anyone)
         glue.create_database(DatabaseInput={"Name": "stedi"})  # the stack's GlueDatabase
         glue.create_database(DatabaseInput={"Name": "somebody_elses"})
 
         assert requests.post(f"{url}/moto-api/reset-auth", data=b"0", timeout=10).ok
-        stack = Stack(url, admin, roles)
+        proxy = FaultyCloud(url)
+        stack = Stack(url, admin, roles, proxy)
         # What moto enforces (the module's docstring): keys it does not know are refused;
         # Glue is judged against "*" only; conditions are not evaluated; trust policies are.
         with pytest.raises(ClientError, match="InvalidAccessKeyId"):
@@ -223,6 +234,7 @@ def lake_stack(course_sample):
         denied(lambda: stack.client("sts", pipeline).assume_role(
             RoleArn=roles["data_scientist"], RoleSessionName="not-trusted"))
         yield stack
+        proxy.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -230,11 +242,13 @@ def lake_stack(course_sample):
 
 @pytest.fixture(scope="module")
 def first_run_on_s3(lake_stack):
-    """The course sample's first `stedi run`, as the pipeline role only: its printed tables
-    and the settings it ran with."""
+    """The course sample's first `stedi run`, as the pipeline role only, through the proxy
+    with no fault (the control round): its printed tables, the settings it ran with, and the
+    requests the proxy saw."""
     env = {**lake_stack.env("pipeline"), "STEDI_LANDING_URI": LANDING, "STEDI_LAKE_URI": LAKE,
            "STEDI_PSEUDONYM_KEY": "a-test-key", "STEDI_KEEP_VERSIONS": "1"}
-    return stedi_run(env), env
+    lake_stack.proxy.reset(0, NONE)
+    return stedi_run(env), env, dict(lake_stack.proxy.counts)
 
 
 @pytest.mark.aws
@@ -243,14 +257,15 @@ def test_course_sample_on_s3_with_glue(course_sample, lake_stack, first_run_on_s
                                        monkeypatch):
     s3 = lake_stack.client("s3", lake_stack.admin)
     glue = lake_stack.client("glue", lake_stack.admin)
-    first, env = first_run_on_s3
+    first, env, asked = first_run_on_s3
 
     assert counts(first) == EXPECTED["any"]
+    assert asked["requests"] > 100 and not asked.keys() & {THROTTLED, FAILED, CUT}
     for table, (zone, _, _, _, location) in first.items():
         assert (zone, location) == (ZONE_OF_TABLE[table], f"{LAKE}/{zone}/{iceberg_name(table)}")
 
     # Glue: every pipeline table an Iceberg table under its zone's prefix; beside each
-    # validated landing snapshot, the raw feed as the contract's JSON table over the landing.
+    # validated landing snapshot, the raw feed as the contract's JSON table of the files read.
     pages = glue.get_paginator("get_tables").paginate(DatabaseName="stedi")
     glue_tables = {t["Name"]: t for page in pages for t in page["TableList"]}
     assert set(glue_tables) == {iceberg_name(t) for t in ZONE_OF_TABLE} | set(SOURCE_BY_TABLE)
@@ -267,9 +282,13 @@ def test_course_sample_on_s3_with_glue(course_sample, lake_stack, first_run_on_s
         assert raw["TableType"] == "EXTERNAL_TABLE"
         assert raw["Parameters"]["classification"] == "json"
         storage = raw["StorageDescriptor"]
-        assert storage["Location"] == f"{LANDING}/{source.name}/"
+        assert storage["Location"] == f"{LAKE}/landing/{table}/"
+        assert storage["InputFormat"] == "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
         assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
         assert storage["Columns"]
+        listed = hive_style_files(s3, storage["Location"])
+        assert all(f"{LANDING}/{source.name}/" in uri for uri in listed), table
+        assert hive_style_records(s3, listed) == EXPECTED["any"][table], table
 
     # Read back by name from Glue with pyiceberg, as the project's own catalog opens it (as
     # the pipeline).
@@ -284,33 +303,43 @@ def test_course_sample_on_s3_with_glue(course_sample, lake_stack, first_run_on_s
     assert load("machine_learning_curated").scan().to_arrow().num_rows == 40_981
 
     # Nothing new on S3: an incremental run changes nothing (the S3 listing and the paths
-    # Spark read are the same files).
+    # Spark read are the same files). A full rebuild is seed 1 of the fault test below.
     assert snapshots(stedi_run(env)) == snapshots(first)
-    second = stedi_run(env, "--full")
-
-    # A rebuild: a new snapshot of every table, with the same rows…
-    assert counts(second) == counts(first)
-    assert all(snapshots(second)[t] != snapshots(first)[t] for t in first)
-    for table in ZONE_OF_TABLE:
-        loaded = load(table)
-        assert loaded.metadata.current_snapshot_id == snapshots(second)[table]
-        assert loaded.scan().to_arrow().num_rows == EXPECTED["any"][table]
-        # …and the first one still readable by time travel. Retention keeps it: with
-        # STEDI_KEEP_VERSIONS=1 only snapshots older than the maximum age (120 h by default)
-        # are expired.
-        assert loaded.metadata.properties["history.expire.min-snapshots-to-keep"] == "1"
-        old = snapshots(first)[table]
-        assert loaded.snapshot_by_id(old) is not None, table
-        assert loaded.scan(snapshot_id=old).to_arrow().num_rows == EXPECTED["any"][table]
 
     # A new file on S3 is appended: a copy of a landing file, whose readings all repeat.
     copied = sorted((course_sample / "accelerometer").rglob("*.json"))[0]
     s3.upload_file(str(copied), BUCKET, "landing/accelerometer/copy of a file.json")
     third = stedi_run(env)
     lines = sum(1 for line in copied.read_text().splitlines() if line.strip())
-    assert counts(third) == {**counts(second), "accelerometer_landing":
-                             counts(second)["accelerometer_landing"] + lines}
-    assert snapshots(third)["customer_landing"] == snapshots(second)["customer_landing"]
+    assert counts(third) == {**counts(first), "accelerometer_landing":
+                             counts(first)["accelerometer_landing"] + lines}
+    assert snapshots(third)["customer_landing"] == snapshots(first)["customer_landing"]
+    raw = glue.get_table(DatabaseName="stedi", Name="accelerometer_landing")["Table"]
+    listed = hive_style_files(s3, raw["StorageDescriptor"]["Location"])
+    assert f"{LANDING}/accelerometer/copy of a file.json" in listed
+    assert hive_style_records(s3, listed) == counts(third)["accelerometer_landing"]
+
+
+def hive_style_files(s3, location: str) -> list[str]:
+    """The files a Hive-style reader of a symlink table reads: those listed by every manifest
+    directly in the table's folder (no sub-folder, no name starting `_` or `.`)."""
+    bucket, prefix = location.removeprefix("s3://").split("/", 1)
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")
+    manifests = [item["Key"] for item in listing.get("Contents", [])
+                 if not item["Key"].rsplit("/", 1)[-1].startswith(("_", "."))]
+    assert manifests, location
+    return [uri for key in manifests for uri in
+            s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()]
+
+
+def hive_style_records(s3, files: list[str]) -> int:
+    """The non-blank lines of `files` (the records a JSON SerDe makes rows of)."""
+    lines = 0
+    for uri in files:
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        lines += sum(1 for line in body.decode().splitlines() if line.strip())
+    return lines
 
 
 CURATED = [t for t, zone in ZONE_OF_TABLE.items() if zone == "curated"]
@@ -386,6 +415,111 @@ def test_the_pipeline_role_cannot_touch_the_landing_the_bucket_or_another_databa
     denied(lambda: glue.create_database(DatabaseInput={"Name": "a_new_one"}))
     denied(lambda: glue.delete_table(DatabaseName="stedi", Name="customer_curated"))
     assert lake_stack.keys_under("landing/customer/new.json") == []
+
+
+TRUSTED_AND_CURATED = [t for t, zone in ZONE_OF_TABLE.items() if zone in ("trusted", "curated")]
+UNTOUCHED = ["accelerometer_landing", "step_trainer_landing", "landing_quarantine"]
+
+
+@pytest.mark.aws
+@pytest.mark.pipeline
+def test_runs_through_a_cloud_that_fails_publish_the_same_whole_tables(lake_stack, first_run_on_s3,
+                                                                       monkeypatch):
+    """About 3% of the requests throttled, 1% failed, 1% cut after moto applied them: the
+    clients' retries (stedi_assets/aws.py, in one place) and the lost-commit handling carry
+    every run to the same whole tables, and a consent withdrawal erased before the faults
+    stays erased. As the pipeline role, on this module's lake, which it changes (so it runs
+    last)."""
+    proxy, (_, env, _) = lake_stack.proxy, first_run_on_s3
+    published = read_back(env, monkeypatch)
+    before = {table: rows.num_rows for table, (rows, _) in published.items()}
+    email, customer_id = withdraw(lake_stack.client("s3", lake_stack.admin), published)
+    proxy.reset(0, NONE)
+    erasure = stedi_run(env)
+    erased = counts(erasure)
+    assert erased["customer_landing"] == before["customer_landing"] + 1
+    assert erased["customer_trusted"] == before["customer_trusted"] - 1
+    assert erased["machine_learning_curated"] < before["machine_learning_curated"]
+    assert {t: erased[t] for t in UNTOUCHED} == {t: before[t] for t in UNTOUCHED}
+
+    # Three seeds, three runs at once (their retries' waits overlap), each through a proxy of
+    # its own: a full rebuild of this lake, and the first builds of two new lakes.
+    lakes = {1: (LAKE, "stedi", ("--full",)), 2: (f"{LAKE}/seed-2", "stedi_seed_2", ()),
+             3: (f"{LAKE}/seed-3", "stedi_seed_3", ())}
+    glue = lake_stack.client("glue", lake_stack.admin)
+    for _, database, _ in list(lakes.values())[1:]:
+        glue.create_database(DatabaseInput={"Name": database})  # the stack's part
+    proxies = {1: proxy, 2: FaultyCloud(lake_stack.url), 3: FaultyCloud(lake_stack.url)}
+    try:
+        with ThreadPoolExecutor(len(lakes)) as pool:
+            runs = {}
+            for seed, (lake, database, options) in lakes.items():
+                proxies[seed].reset(seed, Faults())
+                runs[seed] = pool.submit(stedi_run, {
+                    **env, "AWS_ENDPOINT_URL": proxies[seed].url, "STEDI_LAKE_URI": lake,
+                    "STEDI_GLUE_DATABASE": database}, *options)
+            printed = {seed: run.result() for seed, run in runs.items()}
+        faults = {seed: dict(proxies[seed].counts) for seed in lakes}
+    finally:
+        proxy.reset(0, NONE)
+        for extra in list(proxies.values())[1:]:
+            extra.close()
+    for seed, (lake, database, _) in lakes.items():
+        done = faults[seed]
+        print(f"seed {seed}: {done['requests']} requests, {done.get(THROTTLED, 0)} throttled, "
+              f"{done.get(FAILED, 0)} failed, {done.get(CUT, 0)} cut")
+        assert all(done.get(fault) for fault in (THROTTLED, FAILED, CUT)), (seed, done)
+        assert counts(printed[seed]) == erased, seed
+        for table, (rows, refs) in read_back(env, monkeypatch, lake, database).items():
+            assert rows.num_rows == erased[table], (seed, table)
+            assert refs == {"main"}, (seed, table)  # no audit branch left behind
+            if table in TRUSTED_AND_CURATED:
+                assert rows_of(rows, email, customer_id) == 0, (seed, table)
+
+    # Seed 1 was a rebuild: a new snapshot of every table, and the one before it still
+    # readable by time travel. With STEDI_KEEP_VERSIONS=1 retention expires only snapshots
+    # older than the maximum age (120 h by default).
+    catalog = LakeCatalog(kind="glue", lake_uri=LAKE, landing_uri=LANDING).pyiceberg
+    for table, old in snapshots(erasure).items():
+        loaded = catalog.load_table(("stedi", iceberg_name(table)))
+        assert loaded.metadata.current_snapshot_id == snapshots(printed[1])[table] != old
+        assert loaded.metadata.properties["history.expire.min-snapshots-to-keep"] == "1"
+        assert loaded.scan(snapshot_id=old).to_arrow().num_rows == erased[table], table
+
+
+def read_back(env: dict, monkeypatch, lake: str = LAKE, database: str = "stedi") -> dict:
+    """Every pipeline table of a lake read by name from Glue with pyiceberg, as `env`'s role:
+    table -> (pyarrow table, the names of its refs)."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    catalog = LakeCatalog(kind="glue", lake_uri=lake, landing_uri=LANDING,
+                          database=database).pyiceberg
+    tables = {}
+    for table in ZONE_OF_TABLE:
+        loaded = catalog.load_table((database, iceberg_name(table)))
+        tables[table] = (loaded.scan().to_arrow(), set(loaded.metadata.refs))
+    return tables
+
+
+def rows_of(table, email: str, customer_id: str) -> int:
+    """A customer's rows in a table, whichever identifier it carries."""
+    found = 0
+    for column, value in (("email", email), ("user", email), ("customer_id", customer_id)):
+        if column in table.column_names:
+            found += sum(1 for v in table.column(column).to_pylist()
+                         if v is not None and v.strip().lower() == value)
+    return found
+
+
+def withdraw(s3, published: dict) -> tuple[str, str]:
+    """Lands a later record of a customer with readings in machine_learning_curated, without
+    consent; returns the customer's e-mail and pseudonym."""
+    curated = set(published["machine_learning_curated"][0].column("customer_id").to_pylist())
+    customer = min((row for row in published["customer_trusted"][0].to_pylist()
+                    if row["customer_id"] in curated), key=lambda row: row["email"])
+    s3.put_object(Bucket=BUCKET, Key="landing/customer/withdrawal.json",
+                  Body=withdrawal_of(customer).encode())
+    return customer["email"].strip().lower(), customer["customer_id"]
 
 
 # What a process on a developer's machine does with the AWS settings it has: boto3 (Glue,

@@ -1,11 +1,19 @@
-"""The raw landing feeds as the contract registers them: typed JSON tables in Glue (moto) and
-Athena DDL, the course's DDL typed."""
+"""The raw landing feeds as the contract registers them: typed JSON tables in Glue (moto) of
+exactly the files the pipeline read, as a Hive-style reader sees them, and Athena DDL, the
+course's DDL typed."""
+
+import gzip
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
+from pyiceberg.io.pyarrow import PyArrowFileIO
 
-from stedi_assets.lake.raw_landing import iceberg_ddl, raw_ddl, register_in_glue
+from stedi_assets.lake.catalog import LakeCatalog
+from stedi_assets.lake.raw_landing import (
+    SYMLINK_INPUT_FORMAT, iceberg_ddl, manifest, raw_ddl, register_in_glue,
+)
 
 
 @pytest.fixture
@@ -28,7 +36,7 @@ def test_glue_landing_tables_are_typed_json_over_the_landing_location(glue):
     assert raw["TableType"] == "EXTERNAL_TABLE"
     assert raw["Parameters"]["classification"] == "json"
     assert storage["Location"] == "s3://raw/landing/customer/"
-    assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
+    assert storage["InputFormat"] == SYMLINK_INPUT_FORMAT
     assert serde["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
     assert serde["Parameters"]["case.insensitive"] == "TRUE"
     assert serde["Parameters"]["mapping.share_with_research_as_of_date"] == "shareWithResearchAsOfDate"
@@ -43,7 +51,7 @@ def test_landing_table_ddl_is_the_course_ddl_typed():
     assert "  `distance_from_object` bigint\n" in ddl
     assert "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'" in ddl
     assert "'mapping.sensor_reading_time'='sensorReadingTime'" in ddl
-    assert "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'" in ddl
+    assert "STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'" in ddl
     assert "LOCATION 's3://raw/landing/step_trainer/'" in ddl
     assert "'classification'='json'" in ddl
 
@@ -55,3 +63,39 @@ def test_iceberg_ddl_is_athenas():
                    "  `customer_id` string,\n  `x` double\n)\n"
                    "LOCATION 's3://lake/curated/customer_curated/'\n"
                    "TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet');")
+
+
+def hive_style_lines(location: str) -> list[str]:
+    """The lines a Hive-style reader of a symlink table reads: every manifest directly in
+    the table's folder (no sub-folder, no name starting `_` or `.`), every file it lists,
+    gzip by its suffix."""
+    lines = []
+    for listed in sorted(Path(location).iterdir()):
+        if listed.is_dir() or listed.name.startswith(("_", ".")):
+            continue
+        for uri in listed.read_text().splitlines():
+            raw = Path(uri).read_bytes()
+            text = gzip.decompress(raw) if uri.endswith(".gz") else raw
+            lines += [line for line in text.decode().splitlines() if line.strip()]
+    return lines
+
+
+def test_the_raw_feed_lists_exactly_the_files_read_wherever_they_lie(glue, tmp_path):
+    landing = tmp_path / "landing" / "customer"
+    (landing / "2026" / "12").mkdir(parents=True)
+    read = {landing / "a b.json": b'{"email": "a@x"}\n\n{"email": "b@x"}\n',
+            landing / "2026" / "12" / "c.json.gz": gzip.compress(b'{"email": "c@x"}\n')}
+    for path, data in read.items():
+        path.write_bytes(data)
+    (landing / "README.md").write_text("not a record\n")  # lies there, is not read
+    catalog = LakeCatalog(kind="glue", lake_uri=str(tmp_path / "lake"),
+                          landing_uri=str(tmp_path / "landing"))
+
+    for files in ([str(landing / "a b.json")], [str(path) for path in read]):  # then updated
+        catalog.register_raw_landing("customer_landing", files, PyArrowFileIO())
+    raw = glue.get_table(DatabaseName="stedi", Name="customer_landing")["Table"]
+    location = raw["StorageDescriptor"]["Location"]
+    assert location == f"{tmp_path}/lake/landing/customer_landing/"
+    assert sorted(hive_style_lines(location)) == [
+        '{"email": "a@x"}', '{"email": "b@x"}', '{"email": "c@x"}']
+    assert manifest(["s3://b/z.json", "s3://b/a b.json"]) == b"s3://b/a b.json\ns3://b/z.json\n"

@@ -84,7 +84,9 @@ class LakeCatalog:
         return f"{self.lake_uri.rstrip('/')}/{ZONE_OF_TABLE[table]}/{iceberg_name(table)}"
 
     def raw_landing_location(self, table: str) -> str:
-        return f"{self.landing_uri.rstrip('/')}/{SOURCE_BY_TABLE[table].name}"
+        """The raw feed's table: the folder of its manifest, beside its validated snapshot
+        (lake/raw_landing.py: the landing files stay where they landed)."""
+        return f"{self.lake_uri.rstrip('/')}/{ZONE_OF_TABLE[table]}/{table}/"
 
     @property
     def sqlite_path(self) -> Path:
@@ -126,6 +128,8 @@ class LakeCatalog:
                      f"{prefix}.warehouse": self.lake_uri,
                      # Several processes may commit at once: SQLite waits for its lock.
                      f"{prefix}.jdbc.busy_timeout": "60000"}
+        if self.uses_s3 or self.kind == "glue":
+            conf |= aws.jvm_retries()
         if self.uses_s3:
             conf |= _s3a_conf()
         if self.jars == "maven":
@@ -154,14 +158,19 @@ class LakeCatalog:
                          f"software.amazon.awssdk:apache-client:{AWS_SDK_VERSION}"]
         return packages
 
-    def register_raw_landing(self, table: str) -> None:
-        """Registers a raw landing feed as the contract's typed JSON table (Glue only: the
-        local catalog holds Iceberg tables, and `stedi sql` shows the validated snapshot)."""
-        if self.kind == "glue" and table in SOURCE_BY_TABLE:
-            from stedi_assets.lake.raw_landing import register_in_glue
+    def register_raw_landing(self, table: str, files: list[str], io) -> None:
+        """Lists `files` in the raw landing feed's manifest and, on Glue, registers the feed as
+        the contract's typed JSON table of them (the local catalog holds Iceberg tables only:
+        there `stedi sql` shows the validated snapshot, and `stedi ddl` the table to create
+        elsewhere). The manifest is written first: the table never lists a stale one. `io`:
+        a pyiceberg FileIO for the lake."""
+        from stedi_assets.lake.raw_landing import MANIFEST, manifest, register_in_glue
 
-            register_in_glue(aws.client("glue"), self.database, table,
-                             self.raw_landing_location(table))
+        location = self.raw_landing_location(table)
+        with io.new_output(location + MANIFEST).create(overwrite=True) as out:
+            out.write(manifest(files))
+        if self.kind == "glue":
+            register_in_glue(aws.client("glue"), self.database, table, location)
 
     # -- pyiceberg -----------------------------------------------------------------------
     @cached_property
@@ -174,7 +183,7 @@ class LakeCatalog:
             properties = {key: value for key, value in (
                 ("glue.endpoint", aws.endpoint("glue")), ("s3.endpoint", aws.s3_endpoint()),
                 ("glue.region", aws.region()), ("s3.region", aws.region())) if value}
-            return GlueCatalog(NAME, **properties)
+            return GlueCatalog(NAME, **properties, **aws.pyiceberg_retries())
         from pyiceberg.catalog.sql import SqlCatalog
         from sqlalchemy.exc import OperationalError
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
+from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -249,6 +250,16 @@ class Lakehouse:
         micros = pc.cast(modified, "int64").to_pylist()
         return {uri: (bytes_, at // 1000) for uri, bytes_, at in
                 zip(path.to_pylist(), size.to_pylist(), micros)}
+
+    def register_raw_landing(self, table: str) -> None:
+        """The raw feed's table lists the landing files of its published snapshot: `main` as
+        it is now, so that a run that published an older version a moment earlier than
+        another run published a newer one does not list the older files last."""
+        if table in SOURCE_BY_TABLE:
+            loaded = self.iceberg_table(table)
+            ledger = self.ledger(table, loaded.metadata.current_snapshot_id) or {}
+            self.catalog.register_raw_landing(table, [plain_path(uri) for uri in ledger],
+                                              loaded.io)
 
     def first_rows(self, table: str, snapshot_id: int, columns: list[str], limit: int
                    ) -> list[dict]:
@@ -549,7 +560,7 @@ class LakeRun:
 
         self.lake.change_refs(table, change)
         self.bases[table] = self.published[table] = landed["snapshot"]
-        self.lake.catalog.register_raw_landing(table)
+        self.lake.register_raw_landing(table)
         self.lake.expire(table)
         return _snapshot(table, self.lake.iceberg_table(table), landed["snapshot"])
 
@@ -623,6 +634,15 @@ def _expirable(metadata, keep: int, older_than: datetime) -> list[int]:
     limit = older_than.timestamp() * 1000
     return [s.snapshot_id for s in metadata.snapshots
             if s.snapshot_id not in protected and s.timestamp_ms < limit]
+
+
+def plain_path(uri: str) -> str:
+    """A path as Spark reports it (`file:/a%20b.json`, `s3a://...`) as the listing gives it."""
+    if uri.startswith("file:"):
+        return unquote(urlparse(uri).path)
+    if uri.startswith("s3a://"):
+        uri = "s3://" + uri[len("s3a://"):]
+    return unquote(uri)
 
 
 def _now() -> datetime:

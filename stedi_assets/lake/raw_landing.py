@@ -1,5 +1,13 @@
-"""The raw landing feeds as the data contract registers them: typed JSON tables over the
-landing folders (JSON SerDe, as the course's DDL), for Athena; and Athena DDL for every table."""
+"""The raw landing feeds as the data contract registers them: typed JSON tables (JSON SerDe, as
+the course's DDL) of exactly the landing files the pipeline has read, for Athena and every
+Hive-style reader; and Athena DDL for every table.
+
+A raw table is a symlink table: its location is a folder of the lake holding one manifest,
+the landing files of its published validated snapshot, one URI per line. A reader reads those
+files and nothing else: not a file the pipeline does not read (a README, a `.csv`, a hidden
+`_tmp/` file), and whether or not it descends into sub-folders (Athena does, Trino's Hive
+connector does not by default; the course's files lie a folder below the feed's).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +22,17 @@ def raw_columns(table: str) -> list[tuple[str, str]]:
     return [(f.column, _HIVE_TYPES[f.kind]) for f in SOURCE_BY_TABLE[table].fields]
 
 
+MANIFEST = "manifest"  # no leading `_` or `.`: Hive-style readers skip such names
+SYMLINK_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
+
+
+def manifest(files: list[str]) -> bytes:
+    """A symlink manifest: one landing file's URI per line (as written, not URL-encoded)."""
+    return "".join(f"{uri}\n" for uri in sorted(files)).encode()
+
+
 def table_input(table: str, location: str) -> dict:
-    """A complete Glue TableInput for a raw landing feed that Athena can query."""
+    """A complete Glue TableInput for a raw landing feed whose manifest is in `location`."""
     mappings = {f"mapping.{f.column}": f.name for f in SOURCE_BY_TABLE[table].fields
                 if f.column != f.name.lower()}
     return {
@@ -27,7 +44,7 @@ def table_input(table: str, location: str) -> dict:
             "Columns": [{"Name": name, "Type": kind} for name, kind in raw_columns(table)],
             "Location": location.rstrip("/") + "/",
             "Compressed": False,
-            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+            "InputFormat": SYMLINK_INPUT_FORMAT,
             "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
             "SerdeInfo": {
                 "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
