@@ -32,7 +32,7 @@ test-unit: $(INSTALLED)
 # The project's Dagster instance (.stedi/dagster unless DAGSTER_HOME is set): run history and the
 # sensor's state outlive the webserver.
 ui: $(INSTALLED) java
-	home="$$($(VENV)/bin/python -m stedi_assets.instance)" && DAGSTER_HOME="$$home" $(VENV)/bin/dagster dev
+	home="$$($(VENV)/bin/python -m stedi_assets.operations.instance)" && DAGSTER_HOME="$$home" $(VENV)/bin/dagster dev
 
 benchmark: $(INSTALLED) java
 	$(VENV)/bin/python benchmarks/pipeline_vs_plain_pyspark.py

@@ -34,10 +34,10 @@ from typing import Iterator
 
 from new_readings import drop, first_ms, open_lake, owners, readings_to_add, training_rows
 
-from stedi_assets.contract import MACHINE_LEARNING_CURATED  # noqa: E402  (after new_readings)
-from stedi_assets.instance import prepare_dagster_home  # noqa: E402
-from stedi_assets.sample_data import SampleSize, generate_landing  # noqa: E402
-from stedi_assets.settings import load_settings  # noqa: E402
+from stedi_assets.rules.contract import MACHINE_LEARNING_CURATED  # noqa: E402  (after new_readings)
+from stedi_assets.operations.instance import prepare_dagster_home  # noqa: E402
+from stedi_assets.rules.sample_data import SampleSize, generate_landing  # noqa: E402
+from stedi_assets.operations.settings import load_settings  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ENGINE_PORT = 15002  # `stedi engine start`'s default
@@ -45,7 +45,7 @@ KEPT_SETTINGS = ("STEDI_JARS", "STEDI_JAR_CACHE")  # where the jars are; nothing
 FIRST_RUN_TIMEOUT = 900  # seconds: a cold JVM, maybe Ivy resolving the jars
 DROP_TIMEOUT = 300
 POLL_SECONDS = 0.2
-LANDING_SENSOR = "landing_files"  # stedi_assets.sensors (not imported: it loads Dagster's)
+LANDING_SENSOR = "landing_files"  # stedi_assets.pipeline.sensors (not imported: it loads Dagster's)
 PHASES = ("tick", "created", "started", "published", "seen")
 
 

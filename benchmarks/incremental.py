@@ -46,7 +46,7 @@ def landing_for(size: str, work: Path) -> Path:
             raise SystemExit(f"course sample not found at {COURSE_SAMPLE.resolve()}")
         shutil.copytree(COURSE_SAMPLE, landing)
     else:
-        from stedi_assets.sample_data import SampleSize, generate_landing
+        from stedi_assets.rules.sample_data import SampleSize, generate_landing
 
         times = float(size.removesuffix("x"))
         generate_landing(landing, SampleSize(customers=max(1, round(COURSE_CUSTOMERS * times))))

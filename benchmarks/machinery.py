@@ -357,8 +357,8 @@ def prepare_home(home: Path) -> None:
     """The run's Dagster instance made before the timed runs, as a user's exists already."""
     from dagster import DagsterInstance
 
-    from stedi_assets.instance import prepare_dagster_home
-    from stedi_assets.settings import load_settings
+    from stedi_assets.operations.instance import prepare_dagster_home
+    from stedi_assets.operations.settings import load_settings
 
     folder = prepare_dagster_home(load_settings({"STEDI_HOME": str(home)}))
     with DagsterInstance.from_config(str(folder)) as instance:

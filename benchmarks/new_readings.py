@@ -24,12 +24,12 @@ _package = types.ModuleType("stedi_assets")
 _package.__path__ = [str(ROOT / "stedi_assets")]
 sys.modules.setdefault("stedi_assets", _package)
 
-from stedi_assets.contract import (  # noqa: E402
+from stedi_assets.rules.contract import (  # noqa: E402
     ACCELEROMETER, CUSTOMER_CURATED, CUSTOMER_TRUSTED, MACHINE_LEARNING_CURATED, STEP_TRAINER,
 )
 from stedi_assets.lake import Lakehouse  # noqa: E402
-from stedi_assets.settings import load_settings  # noqa: E402
-from stedi_assets.spark_config import lake_catalog  # noqa: E402
+from stedi_assets.operations.settings import load_settings  # noqa: E402
+from stedi_assets.operations.spark_config import lake_catalog  # noqa: E402
 
 SHARE = 0.01  # of the accelerometer landing's records
 

@@ -144,7 +144,7 @@ def data_sets(sizes: list[str], work: Path) -> list[tuple[str, Path]]:
                 print(f"course sample not found at {COURSE_SAMPLE.resolve()}: skipped")
             continue
         sys.path.insert(0, str(ROOT))
-        from stedi_assets.sample_data import SampleSize, generate_landing
+        from stedi_assets.rules.sample_data import SampleSize, generate_landing
 
         generate_landing(work / f"landing-{size}", SampleSize(customers=COURSE_CUSTOMERS * TIMES[size]))
         chosen.append((size, work / f"landing-{size}"))

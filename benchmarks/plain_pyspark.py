@@ -28,9 +28,11 @@ sys.modules.setdefault("stedi_assets", _package)
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-from stedi_assets import contract, transforms  # noqa: E402
-from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY, Settings, load_settings  # noqa: E402
-from stedi_assets.spark_config import spark_conf  # noqa: E402  (what resources/spark.py uses)
+from stedi_assets.rules import contract, transforms  # noqa: E402
+from stedi_assets.operations.settings import (  # noqa: E402
+    DEVELOPMENT_PSEUDONYM_KEY, Settings, load_settings,
+)
+from stedi_assets.operations.spark_config import spark_conf  # noqa: E402  (as resources/spark.py)
 
 
 def settings_for(landing: str, lake: str) -> Settings:

@@ -29,9 +29,9 @@ sys.path.insert(0, str(_ROOT))  # the messy landing generator is test code, in t
 
 from pyspark.sql import SparkSession  # noqa: E402
 
-from stedi_assets.contract import SOURCES  # noqa: E402
-from stedi_assets.sample_data import SampleSize, generate_landing  # noqa: E402
-from stedi_assets.validation import (  # noqa: E402
+from stedi_assets.rules.contract import SOURCES  # noqa: E402
+from stedi_assets.rules.sample_data import SampleSize, generate_landing  # noqa: E402
+from stedi_assets.rules.validation import (  # noqa: E402
     read_landing_lines, validate_exhaustively, validate_in_parts,
 )
 from stedi_assets_tests.messy_data import generate_messy_landing  # noqa: E402

@@ -14,11 +14,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, JobDefinition
 from pyspark.sql import SparkSession
 
-from stedi_assets.definitions import build_definitions
-from stedi_assets.jobs import stedi_pipeline
-from stedi_assets.spark_config import jars_resolved_alone, spark_conf
-from stedi_assets.sample_data import SampleSize, generate_landing
-from stedi_assets.settings import load_settings
+from stedi_assets.pipeline.definitions import build_definitions
+from stedi_assets.pipeline.jobs import stedi_pipeline
+from stedi_assets.operations.spark_config import jars_resolved_alone, spark_conf
+from stedi_assets.rules.sample_data import SampleSize, generate_landing
+from stedi_assets.operations.settings import load_settings
 
 COURSE_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "udacity-stedi"
 
@@ -92,7 +92,7 @@ def run_pipeline(landing: Path, lake: Path, consent_mode: str = "any", tables=No
 
 
 def check_keys() -> set:
-    from stedi_assets.assets import all_assets
+    from stedi_assets.pipeline.assets import all_assets
 
     return {key for asset in all_assets for key in asset.check_keys}
 

@@ -6,8 +6,8 @@ import json
 
 from pyspark.sql import DataFrame, SparkSession
 
-from stedi_assets.contract import Source
-from stedi_assets.validation import validate
+from stedi_assets.rules.contract import Source
+from stedi_assets.rules.validation import validate
 
 KEY = "test-key"
 T0 = 1_655_564_376_361

@@ -14,7 +14,7 @@ import random
 import uuid
 from pathlib import Path
 
-from stedi_assets.sample_data import FIRST_NAMES, FIRST_REGISTRATION, LAST_NAMES
+from stedi_assets.rules.sample_data import FIRST_NAMES, FIRST_REGISTRATION, LAST_NAMES
 
 MESSY_SEED = 20220619
 

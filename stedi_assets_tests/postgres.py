@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets.settings import POSTGRES_SCHEME
+from stedi_assets.operations.settings import POSTGRES_SCHEME
 from stedi_assets_tests.dagster_dev import ROOT, free_port, tail
 
 SERVER_USER = "postgres"  # as root: Debian's package makes this user

@@ -5,9 +5,9 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from stedi_assets import accounting, quality, transforms
-from stedi_assets.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
-from stedi_assets.validation import landing_quarantine, validate
+from stedi_assets.rules import accounting, quality, transforms
+from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
+from stedi_assets.rules.validation import landing_quarantine, validate
 from stedi_assets_tests.helpers import KEY, T0, customer, landing, reading, step
 
 A, B = "ann@test.com", "bob@test.com"

@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 from dagster import AssetKey
 
-from stedi_assets import transforms
-from stedi_assets.checks import DESCRIPTIONS
-from stedi_assets.contract import (
+from stedi_assets.rules import transforms
+from stedi_assets.pipeline.checks import DESCRIPTIONS
+from stedi_assets.rules.contract import (
     CONTRACT_VERSION, OWNERS, SOURCE_BY_TABLE, TABLE_BY_NAME, ZONE_OF_TABLE, Column,
 )
-from stedi_assets.definitions import build_definitions
+from stedi_assets.pipeline.definitions import build_definitions
 from stedi_assets.lake.catalog import iceberg_name
-from stedi_assets.settings import load_settings
+from stedi_assets.operations.settings import load_settings
 from stedi_assets_tests.conftest import check_keys
 
 PUBLISHED_COLUMNS = {

@@ -14,19 +14,19 @@ from dagster import AssetKey
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.checks import (
+from stedi_assets.pipeline.checks import (
     ACCOUNTED_SOURCE, CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, NO_SUDDEN_SHRINK,
     OWNER_AND_TIME, REQUIRED_FIELDS_PRESENT, ROW_ACCOUNTING, SAME_CUSTOMER_PAIRS, SCHEMA_DRIFT,
     VALID_RECORDS_PRESENT,
 )
-from stedi_assets.contract import (
+from stedi_assets.rules.contract import (
     AUDITED_TABLES, CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, UNIQUE_KEYS,
 )
-from stedi_assets.incremental import FULL_TAG, TableUpdate
-from stedi_assets.validation import ValidatedLanding, missing_reason
-from stedi_assets.definitions import build_definitions
-from stedi_assets.resources import LakeIOManager, build_resources
-from stedi_assets.settings import load_settings
+from stedi_assets.lake.incremental import FULL_TAG, TableUpdate
+from stedi_assets.rules.validation import ValidatedLanding, missing_reason
+from stedi_assets.pipeline.definitions import build_definitions
+from stedi_assets.pipeline.resources import LakeIOManager, build_resources
+from stedi_assets.operations.settings import load_settings
 from stedi_assets_tests.conftest import check_keys, open_lakehouse, pipeline_settings, run_pipeline
 
 

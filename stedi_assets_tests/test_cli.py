@@ -36,7 +36,7 @@ def test_a_run_that_finds_nothing_new_starts_nothing(lake_env, monkeypatch, caps
     """Known from the ledgers alone: no Dagster run, no JVM. Anything a run would change
     (other rules, a landing file added or re-written) means a run."""
     from stedi_assets.cli import nothing_new
-    from stedi_assets.settings import load_settings
+    from stedi_assets.operations.settings import load_settings
 
     landing, _, tables = lake_env
     assert main(["run"]) == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets import engine
+from stedi_assets.operations import engine
 from stedi_assets_tests.conftest import printed_tables
 from stedi_assets_tests.dagster_dev import dagster_env, free_port, tail
 from stedi_assets_tests.test_course_sample import EXPECTED

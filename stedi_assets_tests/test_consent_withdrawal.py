@@ -7,10 +7,10 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from stedi_assets.checks import NO_DUPLICATE_KEYS
-from stedi_assets.contract import STEP_TRAINER_TRUSTED
-from stedi_assets.resources import build_resources
-from stedi_assets.sample_data import SampleSize, generate_landing
+from stedi_assets.pipeline.checks import NO_DUPLICATE_KEYS
+from stedi_assets.rules.contract import STEP_TRAINER_TRUSTED
+from stedi_assets.pipeline.resources import build_resources
+from stedi_assets.rules.sample_data import SampleSize, generate_landing
 from stedi_assets_tests.conftest import open_lakehouse, pipeline_settings, run_pipeline
 from stedi_assets_tests.test_checks_block import TamperingLakeIOManager
 

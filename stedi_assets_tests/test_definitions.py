@@ -3,11 +3,11 @@
 from dagster import AssetKey, Definitions
 
 import stedi_assets
-from stedi_assets.checks import (
+from stedi_assets.pipeline.checks import (
     CONSENT, NO_DIRECT_IDENTIFIERS, NO_DUPLICATE_KEYS, REQUIRED_FIELDS_PRESENT, ROW_ACCOUNTING,
     SAME_CUSTOMER_PAIRS, SCHEMA_DRIFT,
 )
-from stedi_assets.contract import CURATED, TRUSTED, ZONE_OF_TABLE
+from stedi_assets.rules.contract import CURATED, TRUSTED, ZONE_OF_TABLE
 from stedi_assets_tests.conftest import check_keys
 
 
@@ -50,8 +50,8 @@ def test_secret_settings_reach_dagster_as_environment_variable_names(monkeypatch
     """What the UI shows of the resources: the variables' names, never a token or a key."""
     from dagster import EnvVar
 
-    from stedi_assets.resources import build_resources
-    from stedi_assets.settings import load_settings
+    from stedi_assets.pipeline.resources import build_resources
+    from stedi_assets.operations.settings import load_settings
 
     secrets = {"STEDI_SPARK_REMOTE": "sc://spark.example:15002/;token=s3cret-token",
                "STEDI_PSEUDONYM_KEY": "k3y-that-must-not-show"}

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets import engine
+from stedi_assets.operations import engine
 from stedi_assets.cli import main
-from stedi_assets.engine import PID_FILE, SERVER_CLASS, EngineError, Server
+from stedi_assets.operations.engine import PID_FILE, SERVER_CLASS, EngineError, Server
 from stedi_assets.lake.catalog import S3_EXCLUDES
-from stedi_assets.settings import load_settings
-from stedi_assets.spark_config import lake_catalog
+from stedi_assets.operations.settings import load_settings
+from stedi_assets.operations.spark_config import lake_catalog
 
 from stedi_assets_tests.dagster_dev import free_port
 

@@ -1,6 +1,6 @@
 """Who consent erasure removes, on tiny hand-made tables."""
 
-from stedi_assets.erasure import withdrawn_keys
+from stedi_assets.lake.erasure import withdrawn_keys
 
 
 def test_only_published_customers_who_no_longer_consent_are_withdrawn(spark):

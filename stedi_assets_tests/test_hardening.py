@@ -4,10 +4,11 @@ import json
 
 from pyspark.sql import functions as F
 
-from stedi_assets import checks, metadata, quality, tally, validation
-from stedi_assets.contract import ACCELEROMETER, CUSTOMER, CUSTOMER_LANDING
+from stedi_assets.pipeline import checks, metadata
+from stedi_assets.rules import quality, tally, validation
+from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, CUSTOMER_LANDING
 from stedi_assets.lake import catalog
-from stedi_assets.metadata import MASKED
+from stedi_assets.pipeline.metadata import MASKED
 from stedi_assets_tests import reference
 from stedi_assets_tests.helpers import T0, customer, landing, reading
 

@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from stedi_assets.checks import CONSENT, NO_DUPLICATE_KEYS, ROW_ACCOUNTING, SAME_CUSTOMER_PAIRS
-from stedi_assets.contract import (
+from stedi_assets.pipeline.checks import (
+    CONSENT, NO_DUPLICATE_KEYS, ROW_ACCOUNTING, SAME_CUSTOMER_PAIRS,
+)
+from stedi_assets.rules.contract import (
     ACCELEROMETER_TRUSTED, LANDING_QUARANTINE, MACHINE_LEARNING_CURATED, ZONE_OF_TABLE,
 )
-from stedi_assets.incremental import FULL_TAG
-from stedi_assets.resources import LakeIOManager, build_resources
-from stedi_assets.sample_data import SampleSize, generate_landing
+from stedi_assets.lake.incremental import FULL_TAG
+from stedi_assets.pipeline.resources import LakeIOManager, build_resources
+from stedi_assets.rules.sample_data import SampleSize, generate_landing
 from stedi_assets_tests.conftest import open_lakehouse, pipeline_settings, run_pipeline
 
 pytestmark = pytest.mark.pipeline

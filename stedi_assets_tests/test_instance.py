@@ -11,10 +11,12 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import DagsterPostgresStorage
 
-from stedi_assets import instance as project
-from stedi_assets.instance import INSTANCE_TEMPLATE, prepare_dagster_home, project_instance
-from stedi_assets.jobs import stedi_pipeline
-from stedi_assets.settings import (
+from stedi_assets.operations import instance as project
+from stedi_assets.operations.instance import (
+    INSTANCE_TEMPLATE, prepare_dagster_home, project_instance,
+)
+from stedi_assets.pipeline.jobs import stedi_pipeline
+from stedi_assets.operations.settings import (
     INSTANCE_STORAGE_SETTING, POSTGRES_URL_SETTING, SettingsError, load_settings,
 )
 

@@ -6,12 +6,12 @@ import pytest
 from dagster import DagsterInstance
 from pyspark.sql import DataFrame
 
-from stedi_assets.definitions import build_definitions
-from stedi_assets.jobs import stedi_pipeline
+from stedi_assets.pipeline.definitions import build_definitions
+from stedi_assets.pipeline.jobs import stedi_pipeline
 
-from stedi_assets.resources import build_resources
-from stedi_assets.resources.lake_io_manager import LakeIOManager
-from stedi_assets.validation import ValidatedLanding
+from stedi_assets.pipeline.resources import build_resources
+from stedi_assets.pipeline.resources.lake_io_manager import LakeIOManager
+from stedi_assets.rules.validation import ValidatedLanding
 from stedi_assets_tests.conftest import pipeline_settings
 from stedi_assets_tests.helpers import leaked
 

@@ -209,8 +209,8 @@ def test_a_run_whose_starting_snapshot_was_expired_stops_with_one_line(lake):
 
 def landing_rows(lake, files: dict[str, tuple[int, datetime]]):
     """Two valid customer records from each of `files` (path -> (size, modified))."""
-    from stedi_assets.contract import CUSTOMER
-    from stedi_assets.validation import validate
+    from stedi_assets.rules.contract import CUSTOMER
+    from stedi_assets.rules.validation import validate
     from stedi_assets_tests.helpers import customer
     import json
 
@@ -246,7 +246,7 @@ def test_a_landing_table_s_ledger_is_read_from_its_partitions(lake):
 def earlier_table(lake, table: str, rows) -> int:
     """`table` as an earlier version made it, without the contract's layout, holding `rows`;
     returns its snapshot."""
-    from stedi_assets.contract import TABLE_BY_NAME
+    from stedi_assets.rules.contract import TABLE_BY_NAME
 
     identifier = lake.catalog.identifier(table)
     lake.catalog.pyiceberg  # makes the catalog's folder, as a run does

@@ -13,7 +13,7 @@ import pytest
 from dagster import IntMetadataValue
 from pyspark.sql import functions as F
 
-from stedi_assets.contract import TABLE_BY_NAME
+from stedi_assets.rules.contract import TABLE_BY_NAME
 from stedi_assets_tests import reference
 from stedi_assets_tests.conftest import open_lakehouse, row_counts, run_pipeline
 from stedi_assets_tests.messy_data import generate_messy_landing

@@ -1,4 +1,4 @@
-from stedi_assets.metadata import MASKED, markdown_preview, shown_columns
+from stedi_assets.pipeline.metadata import MASKED, markdown_preview, shown_columns
 
 
 def test_preview_masks_direct_identifiers_and_raw_lines():
@@ -12,7 +12,7 @@ def test_preview_masks_direct_identifiers_and_raw_lines():
 
 
 def test_quarantine_counts_records_per_reason_without_the_values(spark):
-    from stedi_assets.metadata import quarantine_reasons
+    from stedi_assets.pipeline.metadata import quarantine_reasons
 
     quarantine = spark.createDataFrame([
         ("accelerometer", ["timeStamp: not a whole number in range (1655564376361.5)",
@@ -32,8 +32,8 @@ def test_quarantine_counts_records_per_reason_without_the_values(spark):
 
 
 def test_a_written_tables_schema_carries_the_contracts_descriptions(spark):
-    from stedi_assets.contract import TABLE_BY_NAME
-    from stedi_assets.metadata import column_schema
+    from stedi_assets.rules.contract import TABLE_BY_NAME
+    from stedi_assets.pipeline.metadata import column_schema
 
     table = spark.createDataFrame([("id", 1, 2, 0.1, 0.2, 0.3, "sn")],
                                   "customer_id string, sensor_reading_time bigint, "

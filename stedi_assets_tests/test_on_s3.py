@@ -47,7 +47,7 @@ import requests
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from stedi_assets.contract import LANDING_QUARANTINE, SOURCE_BY_TABLE, ZONE_OF_TABLE
+from stedi_assets.rules.contract import LANDING_QUARANTINE, SOURCE_BY_TABLE, ZONE_OF_TABLE
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name
 from stedi_assets_tests.cloudformation import role_policies, template_names, trust_policy
 from stedi_assets_tests.conftest import printed_tables
@@ -426,10 +426,10 @@ UNTOUCHED = ["accelerometer_landing", "step_trainer_landing", "landing_quarantin
 def test_runs_through_a_cloud_that_fails_publish_the_same_whole_tables(lake_stack, first_run_on_s3,
                                                                        monkeypatch):
     """About 3% of the requests throttled, 1% failed, 1% cut after moto applied them: the
-    clients' retries (stedi_assets/aws.py, in one place) and the lost-commit handling carry
-    every run to the same whole tables, and a consent withdrawal erased before the faults
-    stays erased. As the pipeline role, on this module's lake, which it changes (so it runs
-    last)."""
+    clients' retries (stedi_assets/operations/aws.py, in one place) and the lost-commit
+    handling carry every run to the same whole tables, and a consent withdrawal erased before
+    the faults stays erased. As the pipeline role, on this module's lake, which it changes (so
+    it runs last)."""
     proxy, (_, env, _) = lake_stack.proxy, first_run_on_s3
     published = read_back(env, monkeypatch)
     before = {table: rows.num_rows for table, (rows, _) in published.items()}
@@ -525,9 +525,10 @@ def withdraw(s3, published: dict) -> tuple[str, str]:
 # What a process on a developer's machine does with the AWS settings it has: boto3 (Glue,
 # pyiceberg) and the Spark session `stedi` starts (S3A for the landing files).
 READ_THE_LANDING = """
-from stedi_assets import aws, validation
-from stedi_assets.settings import load_settings
-from stedi_assets.spark_config import spark_session
+from stedi_assets.operations import aws
+from stedi_assets.rules import validation
+from stedi_assets.operations.settings import load_settings
+from stedi_assets.operations.spark_config import spark_session
 
 settings = load_settings()
 aws.client("glue").get_databases()

@@ -3,9 +3,9 @@ import hmac
 
 import pytest
 
-from stedi_assets import transforms
-from stedi_assets.contract import CUSTOMER
-from stedi_assets.pseudonym import customer_id, pseudonyms
+from stedi_assets.rules import transforms
+from stedi_assets.rules.contract import CUSTOMER
+from stedi_assets.rules.pseudonym import customer_id, pseudonyms
 from stedi_assets_tests.helpers import customer, landing, leaked
 
 

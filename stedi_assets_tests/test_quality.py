@@ -2,8 +2,8 @@
 
 from pyspark.sql import functions as F
 
-from stedi_assets import quality, transforms
-from stedi_assets.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
+from stedi_assets.rules import quality, transforms
+from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
 from stedi_assets_tests.helpers import KEY, T0, customer, landing, reading, rows, step
 
 

@@ -6,9 +6,9 @@ import pytest
 import requests
 from moto import mock_aws
 
-from stedi_assets import aws
+from stedi_assets.operations import aws
 from stedi_assets.cli import main
-from stedi_assets.query import QueryError, athena_query, render
+from stedi_assets.cli.query import QueryError, athena_query, render
 
 NAMES = ["table", "rows"]
 ROWS = [("customer_curated", 482), ("landing_quarantine", None)]
@@ -100,7 +100,7 @@ def test_a_query_cancelled_without_a_reason_is_one_clear_error():
 
 
 def test_a_query_that_never_finishes_is_cancelled_at_the_time_limit(monkeypatch):
-    monkeypatch.setattr("stedi_assets.athena.TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr("stedi_assets.cli.athena.TIMEOUT_SECONDS", 0.05)
     running = Athena("RUNNING")
     with pytest.raises(QueryError, match="^Athena query still running after .*: cancelled$"):
         athena_query("select 1", "stedi", None, "analysts", client=running, poll_seconds=0.01)

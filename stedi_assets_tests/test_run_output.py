@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets.contract import ZONE_OF_TABLE
+from stedi_assets.rules.contract import ZONE_OF_TABLE
 from stedi_assets.cli import failure_line, jvm_gone
-from stedi_assets.run_output import quiet
+from stedi_assets.operations.run_output import quiet
 from stedi_assets_tests.conftest import printed_tables
 from stedi_assets_tests.dagster_dev import free_port
 

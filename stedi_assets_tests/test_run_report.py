@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets.accounting_picture import RunAccount, SourceAccount, draw
+from stedi_assets.operations.accounting_picture import RunAccount, SourceAccount, draw
 
 COURSE = RunAccount((
     SourceAccount("customer", {"read": 956, "valid": 956, "quarantined": 0, "kept": 482,
@@ -39,7 +39,7 @@ def test_stedi_report_draws_the_last_run_s_accounting(published, monkeypatch, tm
     from dagster import DagsterInstance
 
     from stedi_assets.cli import main
-    from stedi_assets.settings import load_settings
+    from stedi_assets.operations.settings import load_settings
 
     landing, lake, tables = published
     monkeypatch.setenv("STEDI_LANDING_URI", str(landing))

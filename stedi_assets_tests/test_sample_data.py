@@ -3,7 +3,7 @@
 import json
 from collections import Counter
 
-from stedi_assets.sample_data import SampleSize, generate_landing
+from stedi_assets.rules.sample_data import SampleSize, generate_landing
 
 
 def read(root, source):

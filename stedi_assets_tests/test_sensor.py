@@ -16,16 +16,16 @@ from dagster import (
     SensorResult, build_sensor_context,
 )
 
-from stedi_assets.contract import ACCELEROMETER, CUSTOMER, SOURCES, STEP_TRAINER
-from stedi_assets.definitions import build_definitions
-from stedi_assets.instance import project_instance
-from stedi_assets.jobs import stedi_pipeline
-from stedi_assets.resources import LandingZone
-from stedi_assets.sensors import (
+from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, SOURCES, STEP_TRAINER
+from stedi_assets.pipeline.definitions import build_definitions
+from stedi_assets.operations.instance import project_instance
+from stedi_assets.pipeline.jobs import stedi_pipeline
+from stedi_assets.pipeline.resources import LandingZone
+from stedi_assets.pipeline.sensors import (
     CUSTOMER_TRIGGER, LANDING_SENSOR, READINGS_TRIGGER, REQUESTED_AGAIN_TAG, RUN_KEY_TAG,
     SENSOR_ATTEMPTS, TRIGGER_TAG, build_landing_sensor, files_tag,
 )
-from stedi_assets.settings import SettingsError, load_settings
+from stedi_assets.operations.settings import SettingsError, load_settings
 from stedi_assets_tests import test_on_s3
 
 aws_env = test_on_s3.aws_env  # the project's moto server on 127.0.0.1

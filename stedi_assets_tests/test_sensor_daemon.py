@@ -21,14 +21,14 @@ from collections import Counter
 import pytest
 
 from stedi_assets.cli import open_lakehouse
-from stedi_assets.contract import (
+from stedi_assets.rules.contract import (
     ACCELEROMETER, ACCELEROMETER_TRUSTED, CUSTOMER, CUSTOMER_TRUSTED, MACHINE_LEARNING_CURATED,
 )
-from stedi_assets.instance import prepare_dagster_home, project_instance
-from stedi_assets.sensors import (
+from stedi_assets.operations.instance import prepare_dagster_home, project_instance
+from stedi_assets.pipeline.sensors import (
     CUSTOMER_TRIGGER, LANDING_SENSOR, READINGS_TRIGGER, RUN_KEY_TAG, TRIGGER_TAG, files_tag,
 )
-from stedi_assets.settings import (
+from stedi_assets.operations.settings import (
     INSTANCE_STORAGE_SETTING, POSTGRES_URL_SETTING, SENSOR_INTERVAL_SETTING, load_settings,
 )
 from stedi_assets_tests.conftest import pipeline_settings

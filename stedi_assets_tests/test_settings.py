@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets.settings import DEVELOPMENT_PSEUDONYM_KEY, SettingsError, load_settings
+from stedi_assets.operations.settings import DEVELOPMENT_PSEUDONYM_KEY, SettingsError, load_settings
 
 
 def test_defaults_are_local_and_use_the_generated_sample():
@@ -59,7 +59,7 @@ def test_a_lake_on_s3_refuses_the_development_key():
 
 def test_the_catalog_is_local_in_the_lake_unless_the_lake_is_on_s3(tmp_path):
     local = load_settings({"STEDI_LAKE_URI": str(tmp_path)})
-    from stedi_assets.spark_config import lake_catalog
+    from stedi_assets.operations.spark_config import lake_catalog
 
     assert (local.catalog, lake_catalog(local).sqlite_path) == ("local", tmp_path / "catalog.sqlite")
     on_s3 = load_settings({"STEDI_LAKE_URI": "s3://bucket/lake", "STEDI_PSEUDONYM_KEY": "k",
@@ -75,7 +75,7 @@ def test_unusable_catalog_settings_name_the_variable(variable, value):
 
 
 def test_the_local_catalog_brings_iceberg_and_sqlite_jdbc(tmp_path):
-    from stedi_assets.spark_config import spark_conf
+    from stedi_assets.operations.spark_config import spark_conf
 
     conf = spark_conf(load_settings({"STEDI_LAKE_URI": str(tmp_path)}))
     packages = conf["spark.jars.packages"].split(",")
@@ -89,7 +89,7 @@ def test_the_local_catalog_brings_iceberg_and_sqlite_jdbc(tmp_path):
 def test_s3_brings_the_s3a_connector_matching_pyspark_and_the_endpoint(monkeypatch, tmp_path):
     import pyspark
 
-    from stedi_assets.spark_config import spark_conf
+    from stedi_assets.operations.spark_config import spark_conf
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5123")
     monkeypatch.setenv("STEDI_S3_PATH_STYLE", "true")
@@ -132,7 +132,7 @@ def test_unusable_retention_and_jar_settings_name_the_variable(variable, value):
 def test_a_resource_field_with_a_fixed_set_of_values_is_validated():
     from pydantic import ValidationError
 
-    from stedi_assets.resources import PrivacyPolicy
+    from stedi_assets.pipeline.resources import PrivacyPolicy
 
     with pytest.raises(ValidationError):
         PrivacyPolicy(consent_mode="sometimes", pseudonym_key="k")
@@ -158,7 +158,7 @@ def _lock_is_free(path: Path) -> bool:
 
 
 def test_jvms_start_one_at_a_time_only_while_the_jar_cache_lacks_a_jar(tmp_path):
-    from stedi_assets.spark_config import (RESOLVING_LOCK, jars_resolved_alone,
+    from stedi_assets.operations.spark_config import (RESOLVING_LOCK, jars_resolved_alone,
                                            missing_packages, spark_conf)
 
     cache = tmp_path / "ivy"
@@ -181,7 +181,7 @@ def test_jvms_start_one_at_a_time_only_while_the_jar_cache_lacks_a_jar(tmp_path)
 
 
 def test_a_remote_engine_s_session_resolves_no_jars_here():
-    from stedi_assets.spark_config import missing_packages, spark_conf
+    from stedi_assets.operations.spark_config import missing_packages, spark_conf
 
     conf = spark_conf(load_settings({"STEDI_SPARK_REMOTE": "sc://127.0.0.1:15002",
                                      "STEDI_JAR_CACHE": "/nonexistent/ivy"}))

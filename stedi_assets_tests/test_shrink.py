@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 
-from stedi_assets.checks import (
+from stedi_assets.pipeline.checks import (
     NO_SUDDEN_SHRINK, VALID_RECORDS_PRESENT, Audited, no_sudden_shrink, valid_records_present,
 )
 from stedi_assets.cli import main
-from stedi_assets.contract import AUDITED_TABLES, CUSTOMER_LANDING
-from stedi_assets.settings import SettingsError, load_settings
-from stedi_assets.shrink import ShrinkPolicy, accepted_tables
+from stedi_assets.rules.contract import AUDITED_TABLES, CUSTOMER_LANDING
+from stedi_assets.operations.settings import SettingsError, load_settings
+from stedi_assets.rules.shrink import ShrinkPolicy, accepted_tables
 from stedi_assets_tests.conftest import open_lakehouse
 
 ALL_TABLES = frozenset(AUDITED_TABLES)

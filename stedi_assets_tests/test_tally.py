@@ -1,8 +1,8 @@
-"""Counts over several DataFrames in one Spark job (stedi_assets.tally)."""
+"""Counts over several DataFrames in one Spark job (stedi_assets.rules.tally)."""
 
 from pyspark.sql import functions as F
 
-from stedi_assets import tally
+from stedi_assets.rules import tally
 
 
 def test_every_tally_is_counted_and_the_session_s_setting_is_put_back(spark):

@@ -1,9 +1,9 @@
 """Each transformation on tiny hand-made tables."""
 
 
-from stedi_assets import transforms
-from stedi_assets.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
-from stedi_assets.pseudonym import customer_id
+from stedi_assets.rules import transforms
+from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
+from stedi_assets.rules.pseudonym import customer_id
 from stedi_assets_tests.helpers import KEY, T0, customer, landing, reading, rows, step
 
 

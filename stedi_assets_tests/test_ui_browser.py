@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets.contract import ZONE_OF_TABLE
+from stedi_assets.rules.contract import ZONE_OF_TABLE
 from stedi_assets_tests.conftest import check_keys
 from stedi_assets_tests.dagster_dev import ROOT, dagster_dev, dagster_env, graphql
 

@@ -4,8 +4,8 @@ import gzip
 
 import pytest
 
-from stedi_assets import validation
-from stedi_assets.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
+from stedi_assets.rules import validation
+from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER
 from stedi_assets_tests.helpers import T0, customer, landing, step
 
 

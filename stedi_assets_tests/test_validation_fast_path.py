@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stedi_assets.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER, Source
-from stedi_assets.validation import (
+from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, STEP_TRAINER, Source
+from stedi_assets.rules.validation import (
     canonical_record, read_landing_lines, validate, validate_exhaustively, validate_in_parts,
 )
 from stedi_assets_tests.helpers import T0
@@ -148,7 +148,7 @@ def test_the_other_lines_are_written_only_when_the_clean_part_counted_some(spark
 def test_the_other_lines_are_judged_when_the_count_of_them_is_missing():
     from types import SimpleNamespace
 
-    from stedi_assets.validation import ValidatedLanding
+    from stedi_assets.rules.validation import ValidatedLanding
 
     def parts(observed: dict) -> list[str]:
         return list(ValidatedLanding("clean", SimpleNamespace(get=observed), lambda: "rest").parts())

@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from stedi_assets.contract import (
+from stedi_assets.rules.contract import (
     ACCELEROMETER, CUSTOMER, LANDING_FILE_SUFFIXES, STEP_TRAINER, Field, Source,
 )
-from stedi_assets.validation import (
+from stedi_assets.rules.validation import (
     NOT_AN_OBJECT, NOT_UTF8, quarantined_records, read_landing_lines, valid_records, validate,
 )
 from stedi_assets_tests.helpers import T0

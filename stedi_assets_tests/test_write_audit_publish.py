@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stedi_assets.cli import main
-from stedi_assets.sample_data import SampleSize, generate_landing
+from stedi_assets.rules.sample_data import SampleSize, generate_landing
 from stedi_assets_tests.conftest import open_lakehouse, row_counts, run_pipeline
 from stedi_assets_tests.test_lakehouse import age_every_file
 

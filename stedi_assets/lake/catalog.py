@@ -13,9 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from stedi_assets import aws
-from stedi_assets.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
-from stedi_assets.settings import ICEBERG_VERSION, IcebergVersion
+from stedi_assets.operations import aws
+from stedi_assets.rules.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
+from stedi_assets.operations.settings import ICEBERG_VERSION, IcebergVersion
 
 NAME = "lake"  # the catalog's name in Spark and in pyiceberg (the JDBC catalog records it)
 SQLITE_JDBC = "org.xerial:sqlite-jdbc:3.54.1.0"

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlparse
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from stedi_assets.contract import (
+from stedi_assets.rules.contract import (
     FILE_COLUMNS, SOURCE_BY_TABLE, TABLE_BY_NAME, ZONE_OF_TABLE,
 )
 from stedi_assets.lake.catalog import LakeCatalog, iceberg_name, pipeline_table

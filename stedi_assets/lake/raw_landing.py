@@ -11,7 +11,7 @@ connector does not by default; the course's files lie a folder below the feed's)
 
 from __future__ import annotations
 
-from stedi_assets.contract import SOURCE_BY_TABLE
+from stedi_assets.rules.contract import SOURCE_BY_TABLE
 
 _HIVE_TYPES = {"string": "string", "email": "string", "epoch": "bigint", "consent": "bigint",
                "integer": "bigint", "number": "double"}
