@@ -8,7 +8,7 @@ from stedi_assets.pipeline import checks, metadata
 from stedi_assets.rules import quality, tally, validation
 from stedi_assets.rules.contract import ACCELEROMETER, CUSTOMER, CUSTOMER_LANDING
 from stedi_assets.lake import catalog
-from stedi_assets.pipeline.metadata import MASKED
+from stedi_assets.rules.masking import MASKED
 from stedi_assets_tests import reference
 from stedi_assets_tests.helpers import T0, customer, landing, reading
 

@@ -1,4 +1,5 @@
-from stedi_assets.pipeline.metadata import MASKED, markdown_preview, shown_columns
+from stedi_assets.pipeline.metadata import markdown_preview, shown_columns
+from stedi_assets.rules.masking import MASKED
 
 
 def test_preview_masks_direct_identifiers_and_raw_lines():

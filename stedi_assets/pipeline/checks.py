@@ -4,6 +4,9 @@ The audit of write-audit-publish: once a table's step has written its version to
 audit branch, it checks that version and publishes it only when every blocking check passes. A failing blocking check leaves the
 published snapshot as it was and stops the run before any downstream table is built from
 bad data. Schema drift (unknown fields) only warns.
+
+What each check counts is built in rules/check_counts.py; here, only the Dagster side: the
+checks' names, descriptions and specs, the audit step and the counts judged as results.
 """
 
 
@@ -17,20 +20,19 @@ from dagster import (
     MetadataValue, Output,
 )
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
-from stedi_assets.rules import accounting, quality, tally, transforms
+from stedi_assets.rules import accounting, check_counts, quality, tally
 from stedi_assets.lake import incremental
+from stedi_assets.rules.check_counts import ACCOUNTED_SOURCE, Violations
 from stedi_assets.rules.contract import (
-    ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, CURATED, CUSTOMER_CURATED,
-    CUSTOMER_LANDING, CUSTOMER_TRUSTED, DIRECT_IDENTIFIERS, LANDING, LANDING_QUARANTINE,
-    MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE, STEP_TRAINER_LANDING, STEP_TRAINER_TRUSTED,
-    TABLE_BY_NAME, TABLES, UNIQUE_KEYS, ZONE_OF_TABLE,
+    ACCELEROMETER_TRUSTED, CURATED, CUSTOMER_CURATED, CUSTOMER_LANDING, CUSTOMER_TRUSTED,
+    LANDING, LANDING_QUARANTINE, MACHINE_LEARNING_CURATED, SOURCE_BY_TABLE,
+    STEP_TRAINER_TRUSTED, UNIQUE_KEYS, ZONE_OF_TABLE,
 )
 from stedi_assets.lake.erasure import Erasure
 from stedi_assets.lake.incremental import APPEND, UNCHANGED
 from stedi_assets.lake import StalePublish
-from stedi_assets.pipeline.metadata import MASKED, published_note
+from stedi_assets.pipeline.metadata import published_note
 from stedi_assets.pipeline.resources import LakehouseResource, PrivacyPolicy
 from stedi_assets.rules.shrink import DEFAULT_MAX_SHRINK, ShrinkPolicy
 from stedi_assets.rules.tally import Tally
@@ -45,12 +47,6 @@ VALID_RECORDS_PRESENT = "valid_records_present"
 NO_SUDDEN_SHRINK = "no_sudden_shrink"
 SCHEMA_DRIFT = "schema_drift"
 WARNINGS = frozenset({SCHEMA_DRIFT})  # reported, never blocking
-
-SAMPLE_SIZE = 5
-
-# How each table names the customer a row belongs to, and when the reading was taken.
-OWNER_AND_TIME = {table.name: (table.owner, table.reading_time) for table in TABLES
-                  if table.owner is not None}
 
 
 @dataclass(frozen=True)
@@ -79,25 +75,18 @@ class Evaluation:
     result: Callable[[dict[str, dict[str, int]]], AssetCheckResult]
 
 
-def violations_found(violations: DataFrame, shown: list[str], **metadata) -> Evaluation:
-    """Passes when `violations` is empty; otherwise its count and a few offending keys, with
-    direct identifiers masked (check metadata is visible to everybody with the UI)."""
+def violations_found(violations: Violations, **metadata) -> Evaluation:
+    """Passes when there is no violation; otherwise their count and a few offending keys,
+    with direct identifiers masked (check metadata is visible to everybody with the UI)."""
     def result(counted: dict) -> AssetCheckResult:
         count = counted["violations"]["rows"]
-        sample = _sample(violations, shown) if count else []  # a second job, only on failure
+        sample = violations.sample() if count else []  # a second job, only on failure
         return AssetCheckResult(
             passed=count == 0,
             metadata={"violations": count, "sample": MetadataValue.json(sample), **metadata},
         )
 
-    return Evaluation({"violations": tally.rows(violations)}, result)
-
-
-def _sample(violations: DataFrame, shown: list[str]) -> list[dict]:
-    columns = [name for name in shown if name in violations.columns]
-    return [{name: (MASKED if name.lower() in DIRECT_IDENTIFIERS else value)
-             for name, value in row.asDict().items()}
-            for row in violations.select(*columns).limit(SAMPLE_SIZE).collect()]
+    return Evaluation(violations.tallies(), result)
 
 
 # What each check means, for a person deciding whether to trust the table.
@@ -125,13 +114,6 @@ DESCRIPTIONS = {
     NO_SUDDEN_SHRINK: "The table did not suddenly lose most of its rows: compared with the "
     f"version published before, it lost at most {DEFAULT_MAX_SHRINK:.0%} of them (setting "
     "STEDI_MAX_SHRINK), unless someone accepted the loss for this run (STEDI_ACCEPT_SHRINK).",
-}
-
-# Which source's row accounting each trusted table closes.
-ACCOUNTED_SOURCE = {
-    CUSTOMER_TRUSTED: CUSTOMER_LANDING,
-    ACCELEROMETER_TRUSTED: ACCELEROMETER_LANDING,
-    STEP_TRAINER_TRUSTED: STEP_TRAINER_LANDING,
 }
 
 
@@ -163,25 +145,15 @@ def check_inputs(table: str) -> list[str]:
 
 
 def consent(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy, *_) -> Evaluation:
-    owner, reading_time = OWNER_AND_TIME[table]
-    consenting = quality.consenting_customers(inputs[CUSTOMER_LANDING], privacy.pseudonym_key)
-    violations = quality.consent_violations(
-        rows, consenting, owner, reading_time, privacy.consent_mode
-    )
-    shown = dict.fromkeys(["customer_id", owner] + ([reading_time] if reading_time else []))
-    return violations_found(violations, list(shown), consent_mode=privacy.consent_mode)
+    violations = check_counts.consent(table, rows, inputs[CUSTOMER_LANDING],
+                                      privacy.pseudonym_key, privacy.consent_mode)
+    return violations_found(violations, consent_mode=privacy.consent_mode)
 
 
 def no_duplicate_keys(table: str, rows: DataFrame, _: dict, __: PrivacyPolicy,
                       audited: Audited) -> Evaluation:
-    keys, reading_time = UNIQUE_KEYS[table], TABLE_BY_NAME[table].reading_time
-    if audited.whole is not None:  # a new row may repeat an old one: every row of its keys
-        whole = audited.whole if reading_time is None else transforms.readings_within(
-            audited.whole, reading_time, rows, reading_time)
-        rows = whole.join(rows.select(*keys), on=list(keys), how="left_semi")
-    return violations_found(
-        quality.duplicate_keys(rows, keys), [*keys, "occurrences"], key=", ".join(keys)
-    )
+    return violations_found(check_counts.duplicate_keys(table, rows, audited.whole),
+                            key=", ".join(UNIQUE_KEYS[table]))
 
 
 def no_direct_identifiers(_: str, rows: DataFrame, *__) -> Evaluation:
@@ -195,32 +167,19 @@ def no_direct_identifiers(_: str, rows: DataFrame, *__) -> Evaluation:
                       "rows_with_email_like_values": email_like},
         )
 
-    return Evaluation({"email_like": tally.rows(quality.email_like_values(rows))}, result)
+    return Evaluation(check_counts.email_like(rows), result)
 
 
 def same_customer_pairs(_: str, rows: DataFrame, inputs: dict, *__) -> Evaluation:
-    violations = quality.cross_customer_pairs(
-        rows, inputs[CUSTOMER_CURATED], inputs[ACCELEROMETER_TRUSTED]
-    )
-    return violations_found(
-        violations, ["customer_id", "serial_number", "sensor_reading_time", "_device_owner"]
-    )
+    return violations_found(check_counts.cross_customer_pairs(
+        rows, inputs[CUSTOMER_CURATED], inputs[ACCELEROMETER_TRUSTED]))
 
 
 def row_accounting(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPolicy,
                    audited: Audited) -> Evaluation:
-    key, mode, before = privacy.pseudonym_key, privacy.consent_mode, audited.before
-    quarantine = inputs[LANDING_QUARANTINE]
-    if table == CUSTOMER_TRUSTED:
-        tallies = accounting.customer_tallies(inputs[CUSTOMER_LANDING], quarantine, rows, key)
-    elif table == ACCELEROMETER_TRUSTED:
-        tallies = accounting.accelerometer_tallies(
-            inputs[ACCELEROMETER_LANDING], quarantine, inputs[CUSTOMER_LANDING], rows, key, mode,
-            kept_before=before)
-    else:
-        tallies = accounting.step_trainer_tallies(
-            inputs[STEP_TRAINER_LANDING], quarantine, inputs[CUSTOMER_LANDING],
-            inputs[CUSTOMER_CURATED], rows, key, mode, kept_before=before)
+    mode, before = privacy.consent_mode, audited.before
+    tallies = check_counts.accounting_tallies(table, rows, inputs, privacy.pseudonym_key, mode,
+                                              before)
 
     def result(counted: dict) -> AssetCheckResult:
         terms = accounting.terms(counted)
@@ -234,9 +193,7 @@ def row_accounting(table: str, rows: DataFrame, inputs: dict, privacy: PrivacyPo
 
 
 def required_fields_present(table: str, rows: DataFrame, *_) -> Evaluation:
-    source = SOURCE_BY_TABLE[table]
-    return violations_found(quality.fields_missing_from_whole_files(rows, source),
-                            ["source_file", "field", "records"])
+    return violations_found(check_counts.fields_missing(table, rows))
 
 
 def schema_drift(_: str, rows: DataFrame, *__) -> Evaluation:
@@ -246,8 +203,7 @@ def schema_drift(_: str, rows: DataFrame, *__) -> Evaluation:
                                 metadata={"unknown_fields": MetadataValue.json(counts),
                                           "records_with_unknown_fields": sum(counts.values())})
 
-    unknown = tally.per_key(quality.unknown_field_counts(rows), "field", "records")
-    return Evaluation({"unknown_fields": unknown}, result)
+    return Evaluation(check_counts.unknown_fields(rows), result)
 
 
 def valid_records_present(table: str, rows: DataFrame, _: dict, __: PrivacyPolicy,
@@ -258,14 +214,8 @@ def valid_records_present(table: str, rows: DataFrame, _: dict, __: PrivacyPolic
         problem = audited.policy.empty_source_problem(table, records, valid + earlier)
         return _judged(problem, table, audited, records=records, valid_records=valid)
 
-    is_valid = F.size(F.col("invalid_reasons")) == 0
-    valid = F.sum(F.when(is_valid, 1).otherwise(0))
-    tallies = {"records": tally.tally(rows, records=F.count(F.lit(1)), valid=valid)}
-    if audited.before is not None and not audited.clean_before:
-        # Appended rows: valid ones published before count too.
-        tallies["earlier"] = tally.tally(audited.before.where(is_valid).limit(1),
-                                         valid=F.count(F.lit(1)))
-    return Evaluation(tallies, result)
+    return Evaluation(check_counts.valid_records(rows, audited.before, audited.clean_before),
+                      result)
 
 
 def no_sudden_shrink(table: str, _: DataFrame, __: dict, ___: PrivacyPolicy,
@@ -395,18 +345,11 @@ def _input(context: AssetExecutionContext, run, table: str, name: str) -> DataFr
 
 
 def _appended_inputs(table: str, inputs: dict, run, plan, added_rows: DataFrame) -> dict:
-    """An accounted table's source as the rows the run appended to it, and their quarantined
-    records: the accounting of what this run added."""
-    if table == MACHINE_LEARNING_CURATED:  # the new pairs' phone readings, by their times
-        return {**inputs, ACCELEROMETER_TRUSTED: transforms.readings_within(
-            inputs[ACCELEROMETER_TRUSTED], "timestamp", added_rows, "sensor_reading_time")}
-    if table not in ACCOUNTED_SOURCE:
-        return inputs
-    source = ACCOUNTED_SOURCE[table]
-    added = incremental.appended(run, plan, source)
-    files = added.select("source_file").distinct()
-    return {**inputs, source: added, LANDING_QUARANTINE: inputs[LANDING_QUARANTINE].join(
-        files, on="source_file", how="left_semi")}
+    """What the checks of the rows the run appended compare them with: an accounted table's
+    source as the rows the run appended to it (read here), and their quarantined records."""
+    added_source = (incremental.appended(run, plan, ACCOUNTED_SOURCE[table])
+                    if table in ACCOUNTED_SOURCE else None)
+    return check_counts.appended_inputs(table, inputs, added_rows, added_source)
 
 
 def _unchanged(table: str, run):

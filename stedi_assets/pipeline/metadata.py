@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from stedi_assets.rules.contract import DIRECT_IDENTIFIERS, LANDING_QUARANTINE, TABLE_BY_NAME
+from stedi_assets.rules.masking import MASKED, reason_counts
 
 PREVIEW_ROWS = 5
-MASKED = "•••"
 # Raw landing lines can hold anything, identifiers included.
 _MASKED_COLUMNS = DIRECT_IDENTIFIERS | {"raw_line"}
-
-
-# Some quarantine reasons quote the offending value: "x: not a finite number (1e999)".
-_QUOTED_VALUE = r"(number|in range) \(.*\)$"
 
 
 def published_note(snapshot, run_id: str) -> str:
@@ -44,13 +39,9 @@ def column_schema(table: DataFrame, name: str) -> TableSchema:
 def quarantine_reasons(quarantine: DataFrame) -> MetadataValue:
     """How many quarantined records of each source have each reason, without the values some
     reasons quote: one row per kind of problem, and no landing value in the UI."""
-    counted = (quarantine.select("source", F.explode("reasons").alias("reason"))
-               .select("source", F.regexp_replace("reason", _QUOTED_VALUE, "$1").alias("reason"))
-               .groupBy("source", "reason").count()
-               .orderBy("source", F.desc("count"), "reason").collect())
     return MetadataValue.table(
-        records=[TableRecord({"source": row["source"], "reason": row["reason"],
-                              "records": row["count"]}) for row in counted],
+        records=[TableRecord({"source": source, "reason": reason, "records": records})
+                 for source, reason, records in reason_counts(quarantine)],
         schema=TableSchema(columns=[TableColumn("source", "string"),
                                     TableColumn("reason", "string"),
                                     TableColumn("records", "int")]))

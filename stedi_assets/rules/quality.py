@@ -10,7 +10,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.rules.contract import DIRECT_IDENTIFIERS, Source
-from stedi_assets.pipeline.metadata import MASKED
+from stedi_assets.rules.masking import MASKED
 from stedi_assets.rules.transforms import (
     CONSENT_DATE,
     before_consent,
