@@ -19,6 +19,12 @@ SHUFFLE_PARTITIONS = 4
 BROADCAST_THRESHOLD = 64 * 1024 * 1024
 # The driver's heap, in a run of its own and in the engine (`stedi engine`).
 DRIVER_MEMORY = "2g"
+# Settings a JVM takes when it starts (a session cannot change them). Spark keeps the classes it
+# generates for a query's code in a cache of 100 by default; one run of the pipeline makes more,
+# so in a JVM that serves many runs (the engine, a test session) each run compiled them all
+# again, and the JIT compiled those classes again too: with room for all of them, a warm course
+# sample run spends about a fifth less CPU (benchmarks/machinery.py, docs/performance.md).
+JVM_SETTINGS = {"spark.sql.codegen.cache.maxEntries": "2000"}
 
 
 def lake_catalog(settings: Settings) -> LakeCatalog:
@@ -46,6 +52,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return {
         **session,
         "spark.driver.memory": DRIVER_MEMORY,
+        **JVM_SETTINGS,
         "spark.ui.showConsoleProgress": "false",
         **conf,
         **lake,
@@ -103,7 +110,8 @@ def _own_session(conf: dict[str, str]):
         return known
     session = shared.newSession()
     for name, value in conf.items():
-        if name.startswith("spark.sql.") and name != "spark.sql.extensions":
+        if name.startswith("spark.sql.") and name != "spark.sql.extensions" \
+                and name not in JVM_SETTINGS:
             session.conf.set(name, value)
     _SESSIONS[key] = session
     return session
