@@ -22,8 +22,9 @@ DRIVER_MEMORY = "2g"
 # Settings a JVM takes when it starts (a session cannot change them). Spark keeps the classes it
 # generates for a query's code in a cache of 100 by default; one run of the pipeline makes more,
 # so in a JVM that serves many runs (the engine, a test session) each run compiled them all
-# again, and the JIT compiled those classes again too: with room for all of them, a warm course
-# sample run spends about a fifth less CPU (benchmarks/machinery.py, docs/performance.md).
+# again, and the JIT compiled those classes again too. With room for all of them, runs 2 to 5 of
+# a small landing on one JVM used a quarter less JVM CPU (24.9 s against 33.3 s) and took
+# 18.0 s against 21.0 s (medians; docs/performance.md).
 JVM_SETTINGS = {"spark.sql.codegen.cache.maxEntries": "2000"}
 
 
