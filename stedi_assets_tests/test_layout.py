@@ -116,11 +116,10 @@ def test_the_package_imports_have_no_cycle():
 
 @pytest.mark.unit
 def test_a_cycle_is_found(tmp_path):
-    package = tmp_path / "shop"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "orders.py").write_text("from shop.billing import invoice\n")
-    (package / "billing.py").write_text("def invoice():\n    from shop import orders\n")
+    package = tiny_package(tmp_path, {
+        "orders.py": "from shop.billing import invoice\n",
+        "billing.py": "def invoice():\n    from shop import orders\n",
+    })
     assert set(cycle(module_imports(package))) == {"shop.orders", "shop.billing"}
 
 
