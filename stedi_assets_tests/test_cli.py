@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -43,6 +45,14 @@ def test_a_run_that_finds_nothing_new_starts_nothing(lake_env, monkeypatch, caps
     said = capsys.readouterr().out
     assert "nothing new:" in said and printed_tables(said) == tables
     assert nothing_new(load_settings())
+    # In a process of its own, it loads neither Dagster nor Spark (seconds of imports).
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; from stedi_assets.cli import main; "
+         "assert main(['run']) == 0; print(sorted({m.split('.')[0] for m in sys.modules}))"],
+        capture_output=True, text=True, env=os.environ, check=True).stdout.splitlines()[-1]
+    heavy = {name for name in json.loads(loaded.replace("'", '"'))
+             if name.startswith(("dagster", "pyspark"))}
+    assert not heavy, heavy
 
     monkeypatch.setenv("STEDI_CONSENT_MODE", "as_of_date")
     assert not nothing_new(load_settings())

@@ -22,13 +22,6 @@ def run_pipeline(args: argparse.Namespace) -> int:
     """Materializes every table and check in this process, saying each table as it is built,
     then prints what is published. What Spark, the JVM and Dagster print goes to a log file
     (the terminal with --verbose); errors come to the terminal in one line each."""
-    from stedi_assets.pipeline.definitions import build_definitions
-    from stedi_assets.lake.incremental import FULL_TAG
-    from stedi_assets.operations.instance import project_instance
-    from stedi_assets.pipeline.jobs import stedi_pipeline
-    from stedi_assets.operations.run_output import Progress, log_path, quiet
-    from stedi_assets.operations.spark_config import start_in_background
-
     settings = load_settings()
     lake = open_lakehouse(settings)
     if not args.full and nothing_new(settings, lake):
@@ -37,6 +30,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
               "is built from its inputs as they are; no run started (--full rebuilds)")
         print(published_tables(lake, "table"))
         return 0
+    # Dagster and the run's modules only for a run (about 2.5 s of imports).
+    from stedi_assets.pipeline.definitions import build_definitions
+    from stedi_assets.lake.incremental import FULL_TAG
+    from stedi_assets.operations.instance import project_instance
+    from stedi_assets.pipeline.jobs import stedi_pipeline
+    from stedi_assets.operations.run_output import Progress, log_path, quiet
+    from stedi_assets.operations.spark_config import start_in_background
+
     find_java()
     run_id = str(uuid.uuid4())  # a Dagster run id, known before the run to listen to it
     log = None if args.verbose else log_path(state_home(), run_id)
@@ -81,19 +82,18 @@ def nothing_new(settings, lake=None) -> bool:
     metadata and the landing listing alone: then no Dagster run, no JVM, no Spark job."""
     from stedi_assets.lake import incremental
     from stedi_assets.rules.contract import SOURCE_BY_TABLE, ZONE_OF_TABLE
-    from stedi_assets.pipeline.resources.landing_zone import LandingZone
+    from stedi_assets.lake.landing_files import readable_files
     from stedi_assets.operations.settings import DEVELOPMENT_PSEUDONYM_KEY
 
     key = (os.environ.get(settings.pseudonym_key_env) if settings.pseudonym_key_env
            else DEVELOPMENT_PSEUDONYM_KEY)
     if not settings.incremental or not key:
         return False  # a run rebuilds everything, or says the key is missing
-    landing = LandingZone(uri=settings.landing_uri, generated_sample=False)
     rules = {table: incremental.rules(table, settings.consent_mode, key)
              for table in ZONE_OF_TABLE}
     plans = incremental.planned_without_running(
         lake or open_lakehouse(settings), rules, list(SOURCE_BY_TABLE),
-        lambda table: landing.readable_files(SOURCE_BY_TABLE[table]))
+        lambda table: readable_files(settings.landing_uri, SOURCE_BY_TABLE[table]))
     return all(plan.mode == incremental.UNCHANGED for plan in plans)
 
 

@@ -21,9 +21,10 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
+if TYPE_CHECKING:  # a plan is made from metadata alone: Spark is imported where rows are read
+    from pyspark.sql import DataFrame
 
 from stedi_assets.rules.contract import (
     ACCELEROMETER_LANDING, ACCELEROMETER_TRUSTED, CUSTOMER_CURATED, CUSTOMER_LANDING,
@@ -171,6 +172,8 @@ def ingested_files(run: LakeRun, table: str) -> dict[str, tuple[int, int]] | Non
 
 def appended(run: LakeRun, plan_: Plan, table: str) -> DataFrame:
     """The rows `table` gained since the planned table was built."""
+    from pyspark.sql import functions as F
+
     change = plan_.changes[table]
     if change.same_rows:
         return run.read_version(table, change.now).where(F.lit(False))

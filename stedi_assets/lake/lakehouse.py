@@ -20,11 +20,11 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 from urllib.parse import unquote, urlparse
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+if TYPE_CHECKING:  # Spark is imported where it is used: reading metadata needs none of it
+    from pyspark.sql import DataFrame, SparkSession
 
 from stedi_assets.rules.contract import (
     FILE_COLUMNS, SOURCE_BY_TABLE, TABLE_BY_NAME, ZONE_OF_TABLE,
@@ -373,6 +373,9 @@ class LakeRun:
         on this run's audit branch: one DataFrame, or parts written one after the other (the
         next part is asked for once the previous one is written). `stamp` goes into the
         summary of every snapshot written."""
+        from pyspark.sql import DataFrame
+        from pyspark.sql import functions as F
+
         parts = iter([frames] if isinstance(frames, DataFrame) else frames)
         frame = next(parts)
         identifier = self.lake.catalog.identifier(table)
@@ -440,9 +443,11 @@ class LakeRun:
                 f"{partitioned} LOCATION '{catalog.location(table)}' TBLPROPERTIES ({listed})"):
             try:
                 self.lake.sql(statement)
-            except Exception as error:  # another run created it a moment ago
+            except Exception as error:  # another run (or step) created it a moment ago
                 if "already exists" not in str(error).lower():
-                    raise
+                    # The JDBC catalog says so only as a failed insert of the namespace's
+                    # properties: once more, IF NOT EXISTS then finds it, or fails for real.
+                    self.lake.sql(statement)
         self._lay_out(table)
 
     def _lay_out(self, table: str) -> None:

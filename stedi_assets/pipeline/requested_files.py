@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from stedi_assets.pipeline.resources.landing_zone import LandingFile
+from stedi_assets.lake.landing_files import LandingFile
 
 CURSOR_FORMAT = 1
 FINGERPRINT_BYTES = 8  # a collision among a million files: about 1 in 36 million

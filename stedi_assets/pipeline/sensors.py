@@ -25,7 +25,7 @@ from stedi_assets.rules.contract import CUSTOMER, SOURCES, Source
 from stedi_assets.pipeline.jobs import stedi_pipeline
 from stedi_assets.pipeline.requested_files import Request, RequestedFiles, fingerprint
 from stedi_assets.pipeline.resources import LandingZone
-from stedi_assets.pipeline.resources.landing_zone import LandingFile
+from stedi_assets.lake.landing_files import LandingFile
 
 LANDING_SENSOR = "landing_files"
 # How many times the sensor asks for the same files (each run with the job's own retries).
