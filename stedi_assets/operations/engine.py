@@ -52,10 +52,13 @@ class Server:
 def server_command(settings: Settings, port: int, spark_home: Path) -> list[str]:
     """spark-submit's arguments for the server: the lake's Spark settings but its catalog, and
     nothing listening beyond 127.0.0.1."""
-    from stedi_assets.operations.spark_config import DRIVER_MEMORY, JVM_SETTINGS, lake_catalog
+    from stedi_assets.operations.spark_config import (
+        DRIVER_MEMORY, JVM_SETTINGS, lake_catalog, with_class_archive,
+    )
 
     conf = {key: value for key, value in lake_catalog(settings).spark_conf().items()
             if not key.startswith("spark.sql.catalog.")}
+    conf = with_class_archive(conf, settings)
     conf |= {**JVM_SETTINGS, "spark.ui.enabled": "false", "spark.driver.host": HOST,
              "spark.driver.bindAddress": HOST, "spark.connect.grpc.binding.address": HOST,
              PORT_SETTING: str(port)}

@@ -23,10 +23,15 @@ def java_major_version(java: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def java_on_path() -> str | None:
+    """The `java` Spark's launcher runs: JAVA_HOME's, else the first on PATH (unchecked)."""
+    home = os.environ.get("JAVA_HOME")
+    return os.path.join(home, "bin", "java") if home else shutil.which("java")
+
+
 def find_java() -> str:
     """Path of a supported `java`, from JAVA_HOME or PATH, or JavaMissing with one line."""
-    home = os.environ.get("JAVA_HOME")
-    candidate = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    candidate = java_on_path()
     if not candidate or not os.path.exists(candidate):
         raise JavaMissing(
             "no Java found: Spark 4 needs Java 17 or 21 (Debian/Ubuntu: "

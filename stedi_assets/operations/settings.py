@@ -88,6 +88,8 @@ class Settings:
     incremental: bool = True  # False: every run rebuilds every table
     # The instance's storage; "postgres": at the URL in STEDI_DAGSTER_POSTGRES_URL (never here).
     instance_storage: InstanceStorage = "sqlite"
+    # The JVMs' class archive's folder (stedi_assets.operations.class_archive); None: off.
+    class_archive_dir: str | None = None
 
     @property
     def uses_development_key(self) -> bool:
@@ -167,7 +169,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sensor_interval_seconds=interval,
         incremental=_flag(env, INCREMENTAL_SETTING, default=True),
         instance_storage=storage,
+        class_archive_dir=_class_archive_dir(env.get("STEDI_CLASS_ARCHIVE", "").strip()),
     )
+
+
+def _class_archive_dir(value: str) -> str | None:
+    if value.lower() == "off":
+        return None
+    return _absolute(value or str(_user_cache() / "stedi" / "jvm"))
 
 
 def _instance_storage(env) -> InstanceStorage:

@@ -10,6 +10,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from stedi_assets.lake.catalog import LakeCatalog
+from stedi_assets.operations import class_archive
 from stedi_assets.operations.settings import Settings
 
 # Every table here is small next to a Spark partition; 200 shuffle partitions (Spark's default)
@@ -50,14 +51,26 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         return {"spark.remote": remote, **conf, **catalog}
     session = {"spark.remote": remote} if remote else {
         "spark.master": settings.spark_master, "spark.app.name": "stedi_assets"}
-    return {
+    return with_class_archive({
         **session,
         "spark.driver.memory": DRIVER_MEMORY,
         **JVM_SETTINGS,
         "spark.ui.showConsoleProgress": "false",
         **conf,
         **lake,
-    }
+    }, settings)
+
+
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+
+
+def with_class_archive(conf: dict[str, str], settings: Settings) -> dict[str, str]:
+    """`conf` whose driver JVM maps the class archive, when there is one (class_archive.py)."""
+    options = class_archive.java_options(settings.class_archive_dir)
+    if not options:
+        return conf
+    joined = " ".join(filter(None, [conf.get(DRIVER_JAVA_OPTIONS), options]))
+    return {**conf, DRIVER_JAVA_OPTIONS: joined}
 
 
 def spark_session(settings: Settings):
