@@ -18,9 +18,9 @@ java:
 	@scripts/ensure-java
 
 # Once per Java and Spark: the JVMs' classes, archived so that each JVM starts seconds sooner
-# (stedi_assets/operations/class_archive.py). Without it JVMs start as before.
+# (stedi_assets/operations/class_archive_writer.py). Without it JVMs start as before.
 class-archive: $(INSTALLED) java
-	@$(VENV)/bin/python -m stedi_assets.operations.class_archive || true
+	@$(VENV)/bin/python -m stedi_assets.operations.class_archive_writer || true
 
 run: $(INSTALLED) java class-archive
 	$(VENV)/bin/stedi run
