@@ -18,6 +18,7 @@ from stedi_assets.pipeline.definitions import build_definitions
 from stedi_assets.pipeline.jobs import stedi_pipeline
 from stedi_assets.operations.spark_config import jars_resolved_alone, spark_conf
 from stedi_assets.rules.sample_data import SampleSize, generate_landing
+from stedi_assets.operations.java import SHORT_JOB_JAVA_OPTIONS
 from stedi_assets.operations.settings import load_settings
 
 COURSE_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "udacity-stedi"
@@ -33,7 +34,7 @@ COURSE_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" /
 # The session's own JVM (`spark`) lives for the whole session and runs most pipelines: there
 # C2's code pays for itself (with these options the whole suite's in-process runs were slower),
 # so it starts without them.
-TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+TEST_JVM_OPTIONS = SHORT_JOB_JAVA_OPTIONS
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from stedi_assets.operations.class_archive import QUIET, archive_file
+from stedi_assets.operations.java import SHORT_JOB_JAVA_OPTIONS
 
 
 def _work(root: Path) -> None:
@@ -48,10 +49,8 @@ class ArchiveFailed(RuntimeError):
 
 
 def write(folder: Path, java: str) -> Path:
-    """Writes the archive of `java` and this Spark (when it is missing); returns its path."""
+    """Writes the archive of `java` and this Spark; returns its path."""
     archive = archive_file(folder, java)
-    if archive.is_file():
-        return archive
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="stedi-class-archive-") as work:
         # Written beside and renamed once the JVM has exited: a JVM maps all of it or none.
@@ -59,7 +58,7 @@ def write(folder: Path, java: str) -> Path:
         # A JVM for one small piece of work: C1 and the serial collector spare a tenth of its
         # time, and the classes it archives serve JVMs of any compiler and collector.
         options = " ".join(filter(None, [os.environ.get("SPARK_SUBMIT_OPTS"),
-                                         "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+                                         SHORT_JOB_JAVA_OPTIONS,
                                          f"-XX:ArchiveClassesAtExit={writing}", QUIET]))
         done = subprocess.run([sys.executable, "-m", MODULE, WORK_OPTION, work],
                               env={**os.environ, "SPARK_SUBMIT_OPTS": options},

@@ -23,6 +23,12 @@ def java_major_version(java: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+# A JVM that does one short piece of work (the class archive's, the tests' subprocesses): C1
+# alone compiles what it runs soon enough, without C2's threads taking a core from Spark, and the
+# serial collector suits its small heap. What Spark computes is the same.
+SHORT_JOB_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
 def java_on_path() -> str | None:
     """The `java` Spark's launcher runs: JAVA_HOME's, else the first on PATH (unchecked)."""
     home = os.environ.get("JAVA_HOME")
