@@ -7,6 +7,7 @@ from numbers, every reason listed) run on the other lines only.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterator
@@ -83,7 +84,7 @@ def validate(lines: DataFrame, source: Source) -> DataFrame:
     files = _file_columns(lines)
     judged = _exhaustive(checked.select(
         *files, F.when(~_is_fast(), F.col("raw_line")).alias("raw_line"), "_canonical"),
-        source, rules)
+        source)
     no_reasons = _no_reasons()
     return judged.select(
         *files, F.col("raw_line"),
@@ -129,12 +130,12 @@ def validate_in_parts(lines: DataFrame, source: Source) -> ValidatedLanding:
         _no_reasons().alias("unknown_fields"),
     )
     return ValidatedLanding(clean, others, lambda: _exhaustive(
-        checked.where(~_is_fast()).select(*files, "raw_line"), source, rules))
+        checked.where(~_is_fast()).select(*files, "raw_line"), source))
 
 
 def validate_exhaustively(lines: DataFrame, source: Source) -> DataFrame:
     """`validate` without the fast test: every line through the exhaustive rules."""
-    return _exhaustive(lines.select(*_file_columns(lines), "raw_line"), source, _rules(source))
+    return _exhaustive(lines.select(*_file_columns(lines), "raw_line"), source)
 
 
 def _no_reasons() -> Column:
@@ -183,9 +184,31 @@ def canonical_record(source: Source) -> Column:
 
 # -- the exhaustive rules ---------------------------------------------------------------------
 
-def _exhaustive(lines: DataFrame, source: Source, rules: list[FieldRule]) -> DataFrame:
+def _exhaustive(lines: DataFrame, source: Source) -> DataFrame:
     """Each line parsed into a map of field name -> VARIANT, so that names can be matched
     case-insensitively and a JSON string told from a JSON number; every reason listed."""
+    judged = lines
+    for columns in _exhaustive_stages(source, tuple(lines.columns), _column_kind()):
+        judged = judged.select(*columns)
+    return judged
+
+
+def _column_kind() -> tuple:
+    """What a built Column belongs to: Spark Connect's client, or this process's JVM."""
+    from pyspark import SparkContext
+    from pyspark.sql.utils import is_remote
+
+    return ("connect",) if is_remote() else ("jvm", id(SparkContext._gateway))
+
+
+# Built once per source and input columns (and per JVM): expressions are unresolved, so the
+# same ones serve every DataFrame with those columns. In a local session each function call
+# is several calls into the JVM: the stages took thousands of them (seconds) to build.
+@functools.lru_cache(maxsize=32)
+def _exhaustive_stages(source: Source, columns: tuple[str, ...], kind: tuple) -> list[list]:
+    """The column lists `_exhaustive` selects, one stage after another."""
+    rules = _rules(source)
+    kept = [name for name in columns if name != "raw_line"]
     # Built in stages, each naming what the next one reuses: Spark keeps an expensive
     # expression that is referenced more than once as one column instead of repeating it.
     # Spark's parser stops after the first value; parsed inside [ ], any text after the first
@@ -194,7 +217,7 @@ def _exhaustive(lines: DataFrame, source: Source, rules: list[FieldRule]) -> Dat
     parsable = _parsable(raw)
     values = F.from_json(F.concat(F.lit("["), parsable, F.lit("]")), "array<map<string,variant>>",
                          {"allowSingleQuotes": "false"})
-    read = lines.select("*", values.alias("_values"))
+    stages = [["*", values.alias("_values")]]
     is_object = ((F.size("_values") == 1) & F.get("_values", 0).isNotNull()
                  & _ends_after_one_value(parsable))
     too_long = _too_long(raw)
@@ -203,20 +226,20 @@ def _exhaustive(lines: DataFrame, source: Source, rules: list[FieldRule]) -> Dat
         .when(~F.coalesce(is_object, F.lit(False)), F.lit(NOT_AN_OBJECT))
         .when(~F.is_valid_utf8(raw), F.lit(NOT_UTF8))
     )
-    checked_line = read.select("*", line_problem.alias("_line_problem"))
-    parsed = checked_line.select(
-        *(name for name in lines.columns if name != "raw_line"),
+    stages.append(["*", line_problem.alias("_line_problem")])
+    stages.append([
+        *kept,
         F.when(F.col("_line_problem").isNull(), raw).when(too_long, _start_of(raw))
         .otherwise(F.make_valid_utf8(raw)).alias("raw_line"),
         F.when(F.col("_line_problem").isNull(), F.get("_values", 0)).alias("_fields"),
         "_line_problem",
-    )
-    matched = parsed.select("*", *(rule.matches(F.col("_fields")) for rule in rules))
-    found = matched.select("*", *(column for rule in rules for column in rule.found()))
-    kinds = found.select("*", *(rule.kind_of_value() for rule in rules))
-    numbers = kinds.select("*", *(column for rule in rules for column in rule.numbers()))
-    typed = numbers.select("*", *(rule.typed_column() for rule in rules))
-    converted = typed.select("*", *(rule.wrong_type_column() for rule in rules))
+    ])
+    stages += [["*", *(rule.matches(F.col("_fields")) for rule in rules)],
+               ["*", *(column for rule in rules for column in rule.found())],
+               ["*", *(rule.kind_of_value() for rule in rules)],
+               ["*", *(column for rule in rules for column in rule.numbers())],
+               ["*", *(rule.typed_column() for rule in rules)],
+               ["*", *(rule.wrong_type_column() for rule in rules)]]
     invalid_reasons = F.when(
         F.col("_line_problem").isNull(), F.array_compact(F.array(*(rule.reason() for rule in rules)))
     ).otherwise(F.array(F.col("_line_problem")))
@@ -225,18 +248,19 @@ def _exhaustive(lines: DataFrame, source: Source, rules: list[FieldRule]) -> Dat
         F.filter(F.map_keys("_fields"), lambda key: ~F.lower(key).isin(known)),
         F.array().cast("array<string>"),
     )
-    checked = converted.select(
-        *(name for name in lines.columns if name != "raw_line"), "raw_line",
+    stages.append([
+        *kept, "raw_line",
         *(rule.typed.alias(rule.field.column) for rule in rules),
         invalid_reasons.alias("invalid_reasons"), unknown_fields.alias("unknown_fields"),
-    )
+    ])
     # The raw line is only worth its bytes where someone has to look at it.
     is_valid = F.size("invalid_reasons") == 0
-    return checked.select(
-        *(name for name in lines.columns if name != "raw_line"),
+    stages.append([
+        *kept,
         F.when(~is_valid, F.col("raw_line")).alias("raw_line"),
         *(field.column for field in source.fields), "invalid_reasons", "unknown_fields",
-    )
+    ])
+    return stages
 
 
 def _too_long(raw: Column) -> Column:
