@@ -194,11 +194,12 @@ def _exhaustive(lines: DataFrame, source: Source) -> DataFrame:
 
 
 def _column_kind() -> tuple:
-    """What a built Column belongs to: Spark Connect's client, or this process's JVM."""
+    """What a built Column belongs to: Spark Connect's client, or this process's JVM (its
+    gateway itself, which the cache then keeps: an id could be reused by a later one)."""
     from pyspark import SparkContext
     from pyspark.sql.utils import is_remote
 
-    return ("connect",) if is_remote() else ("jvm", id(SparkContext._gateway))
+    return ("connect",) if is_remote() else ("jvm", SparkContext._gateway)
 
 
 # Built once per source and input columns (and per JVM): expressions are unresolved, so the
